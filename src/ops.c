@@ -1,0 +1,252 @@
+/*
+ * ops.c — scalar reference implementations of the forward-pass operations, parallelised over the
+ * pool by rows / heads.  The formulas cite SPEC sections.
+ */
+#include "ops.h"
+#include "kernels/kernels.h"
+#include "util.h"
+
+#include <math.h>
+
+/* ---- matmul --------------------------------------------------------------------------------- */
+
+void mmx_matrix_row_f32(const mmx_matrix *W, size_t r, float *out) {
+    MMX_ASSERT(r < W->rows);
+    mmx_dequant_row(W->type, (const uint8_t *)W->data + r * W->row_bytes, out, W->cols);
+}
+
+typedef struct {
+    mmx_exec *ex;
+    const mmx_matrix *W;
+    const float *X;
+    size_t T, ldx;
+    float *Y;
+    size_t ldy;
+} matmul_job;
+
+static void matmul_worker(void *arg, int ith, int nth) {
+    matmul_job *j = arg;
+    const mmx_matrix *W = j->W;
+    size_t r0, r1;
+    mmx_split_range(W->rows, ith, nth, &r0, &r1);
+    mmx_dot_fn dot = mmx_kernel_dot(j->ex->reference);
+    float *row = j->ex->thread_scratch[ith];
+    for (size_t r = r0; r < r1; r++) {
+        const float *w;
+        if (W->type == MMX_TYPE_F32) {
+            w = (const float *)((const uint8_t *)W->data + r * W->row_bytes);
+        } else {
+            mmx_matrix_row_f32(W, r, row);
+            w = row;
+        }
+        for (size_t t = 0; t < j->T; t++) j->Y[t * j->ldy + r] = dot(w, j->X + t * j->ldx, W->cols);
+    }
+}
+
+void mmx_op_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t T, size_t ldx, float *Y, size_t ldy) {
+    MMX_ASSERT(ex->scratch_floats >= W->cols);
+    if (T == 0) return;
+    if (!ex->reference && mmx_kernel_matmul(ex, W, X, T, ldx, Y, ldy)) return;
+    matmul_job j = {ex, W, X, T, ldx, Y, ldy};
+    mmx_pool_run(ex->pool, matmul_worker, &j);
+}
+
+/* ---- RMSNorm (SPEC §3) ------------------------------------------------------------------------ */
+
+void mmx_op_rmsnorm(mmx_exec *ex, const float *x, size_t ldx, const float *g, size_t n, size_t T, double eps,
+                    float *out, size_t ldo) {
+    (void)ex;
+    for (size_t t = 0; t < T; t++) {
+        const float *xt = x + t * ldx;
+        float *ot = out + t * ldo;
+        double ss = 0;
+        for (size_t i = 0; i < n; i++) ss += (double)xt[i] * xt[i];
+        float scale = (float)(1.0 / sqrt(ss / (double)n + eps));
+        for (size_t i = 0; i < n; i++) ot[i] = g[i] * (xt[i] * scale);
+    }
+}
+
+/* ---- lightning attention (SPEC §4.3, §4.4) ------------------------------------------------------ */
+
+typedef struct {
+    mmx_exec *ex;
+    const float *qkv;
+    size_t ld_qkv, T, n_heads, d;
+    const double *slopes;
+    float *state;
+    size_t block;
+    float *out;
+    size_t ld_out;
+} lightning_job;
+
+/* One head over T tokens, block-wise.  S: [d, d] (row i = key dim, column j = value dim). */
+static void lightning_head(const lightning_job *j, size_t h, float *scratch) {
+    const size_t d = j->d, B = j->block, T = j->T;
+    const double s = j->slopes[h];
+    float *S = j->state + h * d * d;
+    float *scores = scratch;              /* [B, B] masked, decayed q.k */
+    float *decay = scratch + B * B;       /* decay[n] = exp(-s n), n = 0..B */
+    float *tmp = decay + (B + 1);         /* [B] */
+    (void)tmp;
+    for (size_t n = 0; n <= B; n++) decay[n] = (float)exp(-s * (double)n);
+    for (size_t b0 = 0; b0 < T; b0 += B) {
+        const size_t m = T - b0 < B ? T - b0 : B;
+#define Q(i) (j->qkv + (b0 + (i)) * j->ld_qkv + h * 3 * d)
+#define K(i) (Q(i) + d)
+#define V(i) (Q(i) + 2 * d)
+        /* intra-block: scores[i][jj] = lambda^(i-jj) q_i . k_jj for jj <= i */
+        for (size_t i = 0; i < m; i++)
+            for (size_t jj = 0; jj <= i; jj++) {
+                const float *q = Q(i), *k = K(jj);
+                float acc = 0;
+                for (size_t c = 0; c < d; c++) acc += q[c] * k[c];
+                scores[i * B + jj] = acc * decay[i - jj];
+            }
+        for (size_t i = 0; i < m; i++) {
+            float *o = j->out + (b0 + i) * j->ld_out + h * d;
+            const float *q = Q(i);
+            /* inter-block: lambda^(i+1) q_i S (old state) */
+            const float qd = decay[i + 1];
+            for (size_t c = 0; c < d; c++) o[c] = 0;
+            for (size_t r = 0; r < d; r++) {
+                const float qr = q[r] * qd;
+                const float *Sr = S + r * d;
+                for (size_t c = 0; c < d; c++) o[c] += qr * Sr[c];
+            }
+            for (size_t jj = 0; jj <= i; jj++) {
+                const float w = scores[i * B + jj];
+                const float *v = V(jj);
+                for (size_t c = 0; c < d; c++) o[c] += w * v[c];
+            }
+        }
+        /* state: S = lambda^m S + sum_jj lambda^(m-1-jj) k_jj^T v_jj */
+        const float bd = decay[m];
+        for (size_t r = 0; r < d * d; r++) S[r] *= bd;
+        for (size_t jj = 0; jj < m; jj++) {
+            const float kd = decay[m - 1 - jj];
+            const float *k = K(jj), *v = V(jj);
+            for (size_t r = 0; r < d; r++) {
+                const float kr = k[r] * kd;
+                float *Sr = S + r * d;
+                for (size_t c = 0; c < d; c++) Sr[c] += kr * v[c];
+            }
+        }
+#undef Q
+#undef K
+#undef V
+    }
+}
+
+/* The single-token recurrence (SPEC §4.3): S = lambda S + k^T v; o = q S. */
+static void lightning_head_decode(const lightning_job *j, size_t h) {
+    const size_t d = j->d;
+    const float lambda = (float)exp(-j->slopes[h]);
+    float *S = j->state + h * d * d;
+    const float *q = j->qkv + h * 3 * d, *k = q + d, *v = q + 2 * d;
+    float *o = j->out + h * d;
+    for (size_t c = 0; c < d; c++) o[c] = 0;
+    for (size_t r = 0; r < d; r++) {
+        float *Sr = S + r * d;
+        const float kr = k[r], qr = q[r];
+        for (size_t c = 0; c < d; c++) {
+            Sr[c] = lambda * Sr[c] + kr * v[c];
+            o[c] += qr * Sr[c];
+        }
+    }
+}
+
+static void lightning_worker(void *arg, int ith, int nth) {
+    lightning_job *j = arg;
+    size_t h0, h1;
+    mmx_split_range(j->n_heads, ith, nth, &h0, &h1);
+    for (size_t h = h0; h < h1; h++) {
+        if (j->T == 1)
+            lightning_head_decode(j, h);
+        else
+            lightning_head(j, h, j->ex->thread_scratch[ith]);
+    }
+}
+
+void mmx_op_lightning(mmx_exec *ex, const float *qkv, size_t ld_qkv, size_t T, size_t n_heads, size_t d,
+                      const double *slopes, float *state, size_t block, float *out, size_t ld_out) {
+    MMX_ASSERT(block >= 1);
+    MMX_ASSERT(ex->scratch_floats >= block * block + 2 * (block + 1));
+    lightning_job j = {ex, qkv, ld_qkv, T, n_heads, d, slopes, state, block, out, ld_out};
+    mmx_pool_run(ex->pool, lightning_worker, &j);
+}
+
+/* ---- softmax attention (SPEC §5.1) ---------------------------------------------------------------- */
+
+typedef struct {
+    mmx_exec *ex;
+    const float *q;
+    size_t ldq, T, pos0;
+    const float *kc, *vc;
+    size_t n_heads, n_kv, d;
+    float *out;
+    size_t ldo;
+} attn_job;
+
+static void attention_worker(void *arg, int ith, int nth) {
+    attn_job *j = arg;
+    const size_t d = j->d, ldkv = j->n_kv * d, group = j->n_heads / j->n_kv;
+    const float scale = (float)(1.0 / sqrt((double)d));
+    float *scores = j->ex->thread_scratch[ith];
+    size_t w0, w1;
+    mmx_split_range(j->T * j->n_heads, ith, nth, &w0, &w1);
+    for (size_t w = w0; w < w1; w++) {
+        const size_t t = w / j->n_heads, h = w % j->n_heads, g = h / group;
+        const size_t n_keys = j->pos0 + t + 1; /* causal: positions 0..pos0+t */
+        const float *q = j->q + t * j->ldq + h * d;
+        float mx = -INFINITY;
+        for (size_t s = 0; s < n_keys; s++) {
+            const float *k = j->kc + s * ldkv + g * d;
+            float acc = 0;
+            for (size_t c = 0; c < d; c++) acc += q[c] * k[c];
+            scores[s] = acc * scale;
+            if (scores[s] > mx) mx = scores[s];
+        }
+        double sum = 0;
+        for (size_t s = 0; s < n_keys; s++) {
+            scores[s] = expf(scores[s] - mx);
+            sum += scores[s];
+        }
+        const float inv = (float)(1.0 / sum);
+        float *o = j->out + t * j->ldo + h * d;
+        for (size_t c = 0; c < d; c++) o[c] = 0;
+        for (size_t s = 0; s < n_keys; s++) {
+            const float p = scores[s] * inv;
+            const float *v = j->vc + s * ldkv + g * d;
+            for (size_t c = 0; c < d; c++) o[c] += p * v[c];
+        }
+    }
+}
+
+void mmx_op_attention(mmx_exec *ex, const float *q, size_t ldq, size_t T, size_t pos0, const float *kcache,
+                      const float *vcache, size_t n_heads, size_t n_kv_heads, size_t d, float *out, size_t ldo) {
+    MMX_ASSERT(ex->scratch_floats >= pos0 + T);
+    attn_job j = {ex, q, ldq, T, pos0, kcache, vcache, n_heads, n_kv_heads, d, out, ldo};
+    mmx_pool_run(ex->pool, attention_worker, &j);
+}
+
+/* ---- RoPE (SPEC §5.1) --------------------------------------------------------------------------- */
+
+void mmx_op_rope(float *x, size_t ldx, size_t T, size_t pos0, size_t n_heads, size_t d, size_t rotary_dim,
+                 double base) {
+    const size_t half = rotary_dim / 2;
+    for (size_t t = 0; t < T; t++) {
+        const double p = (double)(pos0 + t);
+        for (size_t i = 0; i < half; i++) {
+            /* angle in double: positions reach millions, where float angles lose all precision */
+            const double theta = pow(base, -2.0 * (double)i / (double)rotary_dim);
+            const double a = p * theta;
+            const float cs = (float)cos(a), sn = (float)sin(a);
+            for (size_t h = 0; h < n_heads; h++) {
+                float *v = x + t * ldx + h * d;
+                const float x0 = v[i], x1 = v[i + half];
+                v[i] = x0 * cs - x1 * sn;
+                v[i + half] = x1 * cs + x0 * sn;
+            }
+        }
+    }
+}
