@@ -177,6 +177,7 @@ mmx_status mmx_seq_create(mmx_model *m, const mmx_seq_params *params, mmx_seq **
     size_t scratch = max_sz(max_sz(H, D), F);
     scratch = max_sz(scratch, B * B + 2 * (B + 1));
     scratch = max_sz(scratch, p.n_ctx);
+    scratch = max_sz(scratch, mmx_kernel_scratch_floats(max_sz(max_sz(H, D), F), nb));
     ws->scratch_floats = scratch;
     const int nt = mmx_pool_size(m->pool);
     alloc_entry table[] = {

@@ -35,6 +35,10 @@ mmx_dot_fn mmx_kernel_dot(bool reference);
 /* Dequantize one row of n elements of `type` to fp32 (reference; exact for float types). */
 void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
 
+/* Floats of per-thread scratch the fast matmul needs for matrices of up to max_cols columns and
+ * inputs of up to n_batch rows (the sequence allocates max of this and the reference's needs). */
+size_t mmx_kernel_scratch_floats(size_t max_cols, size_t n_batch);
+
 /* Fast matmul for the types and shapes it handles; false = not handled (caller uses the reference). */
 bool mmx_kernel_matmul(struct mmx_exec *ex, const struct mmx_matrix *W, const float *X, size_t T, size_t ldx,
                        float *Y, size_t ldy);
