@@ -272,6 +272,13 @@ mmx_status mmx_minimax01_config_from_gguf(const mmx_gguf *g, const char *path, m
                                 path, i);
             c->is_softmax[i] = x == 0;
         }
+    } else if (mmx_gguf_find_key(g, "minimax-01.attention.recurrent_layers") >= 0) {
+        /* llama.cpp's get_key_or_arr: one scalar for every layer */
+        bool all;
+        if (!mmx_gguf_get_bool(g, "minimax-01.attention.recurrent_layers", &all))
+            return mmx_fail(err, MMX_ERR_MODEL, "%s: minimax-01.attention.recurrent_layers must be a bool or an array",
+                            path);
+        for (size_t i = 0; i < c->n_layers; i++) c->is_softmax[i] = !all;
     } else {
         size_t interval = 8;
         st = gguf_size(g, path, "minimax-01.full_attention_interval", false, 8, &interval, err);
