@@ -110,6 +110,8 @@ typedef struct mmx_model_info {
     uint64_t n_params;         /* all parameters */
     uint64_t n_params_active;  /* parameters one token touches (top-k experts, one embedding row) */
     uint64_t weight_bytes;     /* bytes of all weight tensors as stored */
+    uint64_t decode_weight_bytes; /* weight bytes one decoded token reads: all but the unused
+                                     experts (E - k of E per layer) and all but one embedding row */
     uint64_t state_bytes;      /* per-sequence lightning state (fp32), independent of length */
     uint64_t kv_bytes_per_token; /* softmax K and V cache per token, all softmax layers (fp32) */
     size_t n_tensor_types[MMX_TYPE_COUNT]; /* how many weight tensors have each type */

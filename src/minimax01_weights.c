@@ -260,6 +260,17 @@ mmx_status mmx_minimax01_bind_weights(mmx_model *m, mmx_error *err) {
         uint64_t expert = (uint64_t)3 * c->n_ff * c->n_embd;
         uint64_t emb = (uint64_t)c->n_vocab * c->n_embd * (c->has_lm_head ? 2 : 1);
         m->n_params_active = m->n_params - emb - (uint64_t)c->n_layers * (c->n_experts - c->n_experts_used) * expert;
+        /* bytes one decoded token reads: k of E experts per layer, one embedding row */
+        uint64_t unused = 0;
+        for (size_t l = 0; l < c->n_layers; l++) {
+            const mmx_layer_weights *w = &m->weights.layers[l];
+            uint64_t per_expert = (uint64_t)w->w1[0].rows * w->w1[0].row_bytes + (uint64_t)w->w3[0].rows * w->w3[0].row_bytes +
+                                  (uint64_t)w->w2[0].rows * w->w2[0].row_bytes;
+            unused += per_expert * (c->n_experts - c->n_experts_used);
+        }
+        const mmx_matrix *e = &m->weights.embed;
+        /* a tied lm_head reads the whole embedding anyway */
+        m->decode_weight_bytes = m->weight_bytes - unused - (c->has_lm_head ? (uint64_t)(e->rows - 1) * e->row_bytes : 0);
     }
     /* hand the owned list to the model (freed by mmx_model_free) */
     void **list = realloc(b.owned, (b.n_owned + 1) * sizeof *list);

@@ -110,6 +110,7 @@ void mmx_model_get_info(const mmx_model *m, mmx_model_info *info) {
     info->n_params = m->n_params;
     info->n_params_active = m->n_params_active;
     info->weight_bytes = m->weight_bytes;
+    info->decode_weight_bytes = m->decode_weight_bytes;
     size_t n_lin = c->n_layers - info->n_softmax_layers;
     info->state_bytes = (uint64_t)n_lin * c->n_heads * c->head_dim * c->head_dim * sizeof(float);
     info->kv_bytes_per_token = (uint64_t)info->n_softmax_layers * 2 * c->n_kv_heads * c->head_dim * sizeof(float);

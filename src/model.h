@@ -90,7 +90,7 @@ struct mmx_model {
     void *owned;
     char layer_pattern[MMX_MAX_LAYERS + 1];
     /* statistics for mmx_model_get_info */
-    uint64_t n_params, n_params_active, weight_bytes;
+    uint64_t n_params, n_params_active, weight_bytes, decode_weight_bytes;
     size_t n_tensor_types[MMX_TYPE_COUNT];
     char path[1024];
     const char *source_format;
