@@ -4,6 +4,7 @@
  */
 #include "ops.h"
 #include "kernels/kernels.h"
+#include "kernels/lightning.h"
 #include "util.h"
 
 #include <math.h>
@@ -79,79 +80,24 @@ typedef struct {
     size_t ld_out;
 } lightning_job;
 
-/* One head over T tokens, block-wise.  S: [d, d] (row i = key dim, column j = value dim). */
+/* One head over T tokens: blocks of B tokens (SPEC §4.4), or the recurrence for one token. */
 static void lightning_head(const lightning_job *j, size_t h, float *scratch) {
     const size_t d = j->d, B = j->block, T = j->T;
     const double s = j->slopes[h];
     float *S = j->state + h * d * d;
-    float *scores = scratch;              /* [B, B] masked, decayed q.k */
-    float *decay = scratch + B * B;       /* decay[n] = exp(-s n), n = 0..B */
-    float *tmp = decay + (B + 1);         /* [B] */
-    (void)tmp;
+    const float *qkv = j->qkv + h * 3 * d;
+    float *out = j->out + h * d;
+    if (T == 1) {
+        mmx_la_decode(j->ex->reference, qkv, d, (float)exp(-s), S, out);
+        return;
+    }
+    float *decay = scratch;          /* decay[n] = exp(-s n), n = 0..B */
+    float *scores = scratch + B + 1; /* [B, B] */
     for (size_t n = 0; n <= B; n++) decay[n] = (float)exp(-s * (double)n);
     for (size_t b0 = 0; b0 < T; b0 += B) {
         const size_t m = T - b0 < B ? T - b0 : B;
-#define Q(i) (j->qkv + (b0 + (i)) * j->ld_qkv + h * 3 * d)
-#define K(i) (Q(i) + d)
-#define V(i) (Q(i) + 2 * d)
-        /* intra-block: scores[i][jj] = lambda^(i-jj) q_i . k_jj for jj <= i */
-        for (size_t i = 0; i < m; i++)
-            for (size_t jj = 0; jj <= i; jj++) {
-                const float *q = Q(i), *k = K(jj);
-                float acc = 0;
-                for (size_t c = 0; c < d; c++) acc += q[c] * k[c];
-                scores[i * B + jj] = acc * decay[i - jj];
-            }
-        for (size_t i = 0; i < m; i++) {
-            float *o = j->out + (b0 + i) * j->ld_out + h * d;
-            const float *q = Q(i);
-            /* inter-block: lambda^(i+1) q_i S (old state) */
-            const float qd = decay[i + 1];
-            for (size_t c = 0; c < d; c++) o[c] = 0;
-            for (size_t r = 0; r < d; r++) {
-                const float qr = q[r] * qd;
-                const float *Sr = S + r * d;
-                for (size_t c = 0; c < d; c++) o[c] += qr * Sr[c];
-            }
-            for (size_t jj = 0; jj <= i; jj++) {
-                const float w = scores[i * B + jj];
-                const float *v = V(jj);
-                for (size_t c = 0; c < d; c++) o[c] += w * v[c];
-            }
-        }
-        /* state: S = lambda^m S + sum_jj lambda^(m-1-jj) k_jj^T v_jj */
-        const float bd = decay[m];
-        for (size_t r = 0; r < d * d; r++) S[r] *= bd;
-        for (size_t jj = 0; jj < m; jj++) {
-            const float kd = decay[m - 1 - jj];
-            const float *k = K(jj), *v = V(jj);
-            for (size_t r = 0; r < d; r++) {
-                const float kr = k[r] * kd;
-                float *Sr = S + r * d;
-                for (size_t c = 0; c < d; c++) Sr[c] += kr * v[c];
-            }
-        }
-#undef Q
-#undef K
-#undef V
-    }
-}
-
-/* The single-token recurrence (SPEC §4.3): S = lambda S + k^T v; o = q S. */
-static void lightning_head_decode(const lightning_job *j, size_t h) {
-    const size_t d = j->d;
-    const float lambda = (float)exp(-j->slopes[h]);
-    float *S = j->state + h * d * d;
-    const float *q = j->qkv + h * 3 * d, *k = q + d, *v = q + 2 * d;
-    float *o = j->out + h * d;
-    for (size_t c = 0; c < d; c++) o[c] = 0;
-    for (size_t r = 0; r < d; r++) {
-        float *Sr = S + r * d;
-        const float kr = k[r], qr = q[r];
-        for (size_t c = 0; c < d; c++) {
-            Sr[c] = lambda * Sr[c] + kr * v[c];
-            o[c] += qr * Sr[c];
-        }
+        mmx_la_block(j->ex->reference, qkv + b0 * j->ld_qkv, j->ld_qkv, m, d, decay, S, out + b0 * j->ld_out,
+                     j->ld_out, scores);
     }
 }
 
@@ -160,10 +106,7 @@ static void lightning_worker(void *arg, int ith, int nth) {
     size_t h0, h1;
     mmx_split_range(j->n_heads, ith, nth, &h0, &h1);
     for (size_t h = h0; h < h1; h++) {
-        if (j->T == 1)
-            lightning_head_decode(j, h);
-        else
-            lightning_head(j, h, j->ex->thread_scratch[ith]);
+        lightning_head(j, h, j->ex->thread_scratch[ith]);
     }
 }
 
