@@ -38,7 +38,9 @@ mmx_status mmx_model_load(const char *path, const mmx_model_params *params, mmx_
             st = mmx_minimax01_config_from_gguf(mmx_model_file_gguf(m->file), path, &m->config, err);
         } else {
             m->source_format = "hf-safetensors";
-            st = mmx_minimax01_config_from_hf(mmx_model_file_config_json(m->file), path, &m->config, err);
+            char cfg_path[1100];
+            snprintf(cfg_path, sizeof cfg_path, "%s/config.json", path);
+            st = mmx_minimax01_config_from_hf(mmx_model_file_config_json(m->file), cfg_path, &m->config, err);
         }
     }
     if (st == MMX_OK) st = mmx_minimax01_bind_weights(m, err);

@@ -1,10 +1,258 @@
+/*
+ * mmx bench: prefill (ppN) and decode (tgN) speed in the spirit of llama-bench, with the decode
+ * bandwidth roofline: bytes read per token (weights actually touched, lightning state, KV cache)
+ * against the machine's read bandwidth, which this command measures itself.
+ */
 #include "cli.h"
+#include "common.h"
 
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- machine read bandwidth: threads sum disjoint slices of a buffer much larger than caches --- */
+typedef struct {
+    const uint64_t *p;
+    size_t n;
+    uint64_t sum;
+} bw_slice;
+
+static void *bw_worker(void *arg) {
+    bw_slice *s = arg;
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    for (size_t i = 0; i + 8 <= s->n; i += 8) {
+        a0 += s->p[i];
+        a1 += s->p[i + 1];
+        a2 += s->p[i + 2];
+        a3 += s->p[i + 3];
+        a4 += s->p[i + 4];
+        a5 += s->p[i + 5];
+        a6 += s->p[i + 6];
+        a7 += s->p[i + 7];
+    }
+    s->sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+    return NULL;
+}
+
+/* GB/s (1e9 bytes) reading `bytes` with n_threads threads, best of `reps`; 0 on failure. */
+static double measure_read_bandwidth(size_t bytes, int n_threads, int reps) {
+    size_t n = bytes / sizeof(uint64_t);
+    uint64_t *buf = malloc(n * sizeof *buf);
+    if (!buf) return 0;
+    for (size_t i = 0; i < n; i++) buf[i] = i;
+    if (n_threads > 64) n_threads = 64;
+    double best = 0;
+    volatile uint64_t sink = 0;
+    for (int r = 0; r < reps; r++) {
+        pthread_t th[64];
+        bw_slice sl[64];
+        double t0 = now_s();
+        for (int i = 0; i < n_threads; i++) {
+            size_t b = n * (size_t)i / (size_t)n_threads, e = n * (size_t)(i + 1) / (size_t)n_threads;
+            sl[i] = (bw_slice){buf + b, e - b, 0};
+            pthread_create(&th[i], NULL, bw_worker, &sl[i]);
+        }
+        for (int i = 0; i < n_threads; i++) {
+            pthread_join(th[i], NULL);
+            sink += sl[i].sum;
+        }
+        double gbs = (double)(n * sizeof *buf) / (now_s() - t0) / 1e9;
+        if (gbs > best) best = gbs;
+    }
+    (void)sink;
+    free(buf);
+    return best;
+}
+
+typedef struct {
+    double median, lo, hi;
+} stats;
+
+static stats summarize(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    stats s = {n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v[0], v[n - 1]};
+    return s;
+}
+
+static bool parse_list(const char *cmd, const char *text, size_t *out, int *n_out, int cap) {
+    int n = 0;
+    const char *p = text;
+    while (*p) {
+        char *end;
+        unsigned long long x = strtoull(p, &end, 10);
+        if (end == p || n >= cap) {
+            fprintf(stderr, "mmx %s: bad list '%s'\n", cmd, text);
+            return false;
+        }
+        out[n++] = (size_t)x;
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') {
+            fprintf(stderr, "mmx %s: bad list '%s'\n", cmd, text);
+            return false;
+        }
+    }
+    *n_out = n;
+    return true;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: mmx bench -m MODEL [-p 512,4096] [-n 128] [-t THREADS] [-r REPS] [--block-size B]\n"
+               "                 [--batch N] [--json] [--reference]\n"
+               "  pp: prefill of N tokens into an empty sequence (tokens/s)\n"
+               "  tg: N decode steps of one token from an empty sequence (tokens/s), with bytes read per\n"
+               "      token, achieved bandwidth and the fraction of the measured machine read bandwidth\n"
+               "  Values are the median over REPS repetitions (default 5) after one warm-up; spread is\n"
+               "  min..max.  -p 0 or -n 0 skips that test.\n");
+}
 
 int mmx_cmd_bench(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "mmx bench: not implemented yet\n");
-    return 2;
+    const char *model_path = NULL;
+    size_t pp[16] = {512}, tg[16] = {128}, threads = 0, reps = 5, block = 0, batch = 512;
+    int n_pp = 1, n_tg = 1;
+    bool json = false, reference = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (!strcmp(a, "--reference")) {
+            reference = true;
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            if (!(model_path = cli_value("bench", argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "-p")) {
+            if (!(v = cli_value("bench", argc, argv, &i)) || !parse_list("bench", v, pp, &n_pp, 16)) return 2;
+        } else if (!strcmp(a, "-n")) {
+            if (!(v = cli_value("bench", argc, argv, &i)) || !parse_list("bench", v, tg, &n_tg, 16)) return 2;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            if (!(v = cli_value("bench", argc, argv, &i)) || !cli_parse_size("bench", a, v, &threads)) return 2;
+        } else if (!strcmp(a, "-r") || !strcmp(a, "--reps")) {
+            if (!(v = cli_value("bench", argc, argv, &i)) || !cli_parse_size("bench", a, v, &reps) || reps == 0) return 2;
+        } else if (!strcmp(a, "--block-size")) {
+            if (!(v = cli_value("bench", argc, argv, &i)) || !cli_parse_size("bench", a, v, &block)) return 2;
+        } else if (!strcmp(a, "--batch")) {
+            if (!(v = cli_value("bench", argc, argv, &i)) || !cli_parse_size("bench", a, v, &batch) || !batch) return 2;
+        } else {
+            fprintf(stderr, "mmx bench: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!model_path) {
+        fprintf(stderr, "mmx bench: -m MODEL is required\n");
+        return 2;
+    }
+    if (reps > 1000) reps = 1000;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (size_t)n : 1;
+    }
+    mmx_model *m = cli_load_model("bench", model_path, (int)threads, block, reference);
+    if (!m) return 1;
+    mmx_model_info info;
+    mmx_model_get_info(m, &info);
+    size_t max_ctx = 1;
+    for (int i = 0; i < n_pp; i++) max_ctx = pp[i] > max_ctx ? pp[i] : max_ctx;
+    for (int i = 0; i < n_tg; i++) max_ctx = tg[i] > max_ctx ? tg[i] : max_ctx;
+    mmx_seq_params sp = mmx_seq_default_params();
+    sp.n_ctx = max_ctx;
+    sp.n_batch = batch < max_ctx ? batch : max_ctx;
+    mmx_seq *s = NULL;
+    mmx_error err;
+    int rc = 1;
+    int32_t *tokens = malloc(max_ctx * sizeof *tokens);
+    float *logits = malloc(info.n_vocab * sizeof *logits);
+    double *times = malloc(reps * sizeof *times);
+    if (!tokens || !logits || !times || mmx_seq_create(m, &sp, &s, &err) != MMX_OK) {
+        fprintf(stderr, "mmx bench: %s\n", s ? "out of memory" : err.message);
+        goto done;
+    }
+    /* deterministic pseudo-random prompt over the valid ids */
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < max_ctx; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        tokens[i] = (int32_t)(x % info.n_vocab_valid);
+    }
+    double bw = measure_read_bandwidth((size_t)1 << 30, (int)threads, 3);
+    if (!json) {
+        printf("model: %s (%s), %.2f GiB weights, %zu threads, ISA via MMX_ISA/MMX_REFERENCE env\n", info.path,
+               info.source_format, (double)info.weight_bytes / (1 << 30), threads);
+        printf("machine read bandwidth (measured, %zu threads): %.2f GB/s\n", threads, bw);
+        printf("%-8s %8s %14s %16s %12s %10s %9s\n", "test", "threads", "tokens/s", "spread", "bytes/token",
+               "GB/s", "roofline");
+    }
+    for (int kind = 0; kind < 2; kind++) {
+        int nt = kind == 0 ? n_pp : n_tg;
+        for (int ti = 0; ti < nt; ti++) {
+            size_t n = kind == 0 ? pp[ti] : tg[ti];
+            if (n == 0) continue;
+            for (size_t r = 0; r <= reps; r++) { /* r == 0 is the warm-up */
+                mmx_seq_reset(s);
+                double t0 = now_s();
+                if (kind == 0) {
+                    if (mmx_seq_eval(s, tokens, n, MMX_LOGITS_LAST, logits, &err) != MMX_OK) goto eval_fail;
+                } else {
+                    for (size_t i = 0; i < n; i++)
+                        if (mmx_seq_eval(s, tokens + i, 1, MMX_LOGITS_LAST, logits, &err) != MMX_OK) goto eval_fail;
+                }
+                if (r > 0) times[r - 1] = (double)n / (now_s() - t0);
+            }
+            stats st = summarize(times, (int)reps);
+            char name[32];
+            snprintf(name, sizeof name, "%s%zu", kind == 0 ? "pp" : "tg", n);
+            if (kind == 0) {
+                if (json)
+                    printf("{\"test\":\"%s\",\"threads\":%zu,\"n_tokens\":%zu,\"reps\":%zu,\"tokens_per_s\":%.3f,"
+                           "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"model\":\"%s\"}\n",
+                           name, threads, n, reps, st.median, st.lo, st.hi, info.path);
+                else
+                    printf("%-8s %8zu %14.2f %7.2f..%-8.2f %12s %10s %9s\n", name, threads, st.median, st.lo, st.hi, "",
+                           "", "");
+            } else {
+                /* bytes per decoded token: touched weights + lightning state read and written + the
+                 * KV cache read, averaged over positions 0..n-1 */
+                double bytes = (double)info.decode_weight_bytes + 2.0 * (double)info.state_bytes +
+                               (double)info.kv_bytes_per_token * (double)(n + 1) / 2.0;
+                double gbs = bytes * st.median / 1e9;
+                double frac = bw > 0 ? gbs / bw : 0;
+                if (json)
+                    printf("{\"test\":\"%s\",\"threads\":%zu,\"n_tokens\":%zu,\"reps\":%zu,\"tokens_per_s\":%.3f,"
+                           "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"bytes_per_token\":%.0f,"
+                           "\"achieved_gb_per_s\":%.3f,\"machine_gb_per_s\":%.3f,\"roofline_fraction\":%.4f,"
+                           "\"model\":\"%s\"}\n",
+                           name, threads, n, reps, st.median, st.lo, st.hi, bytes, gbs, bw, frac, info.path);
+                else
+                    printf("%-8s %8zu %14.2f %7.2f..%-8.2f %12.0f %10.2f %8.1f%%\n", name, threads, st.median, st.lo,
+                           st.hi, bytes, gbs, 100 * frac);
+            }
+            fflush(stdout);
+        }
+    }
+    rc = 0;
+    goto done;
+eval_fail:
+    fprintf(stderr, "mmx bench: %s\n", err.message);
+done:
+    mmx_seq_free(s);
+    free(tokens);
+    free(logits);
+    free(times);
+    mmx_model_free(m);
+    return rc;
 }

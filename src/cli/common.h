@@ -1,0 +1,21 @@
+/* common.h — helpers shared by the CLI commands. */
+#ifndef MMX_CLI_COMMON_H
+#define MMX_CLI_COMMON_H
+
+#include "mmx.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses "1,2,3" (spaces allowed) into a malloc'd array. Prints the problem and returns false on
+ * bad input. */
+bool cli_parse_tokens(const char *cmd, const char *text, int32_t **out, size_t *n_out);
+/* Parses a non-negative integer option value; prints and returns false when invalid. */
+bool cli_parse_size(const char *cmd, const char *opt, const char *text, size_t *out);
+/* Loads a model; prints "mmx CMD: <message>" and returns NULL on failure. */
+mmx_model *cli_load_model(const char *cmd, const char *path, int n_threads, size_t block, bool reference);
+/* The value after option argv[*i]; prints and returns NULL when missing. */
+const char *cli_value(const char *cmd, int argc, char **argv, int *i);
+
+#endif

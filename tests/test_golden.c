@@ -1,0 +1,135 @@
+/*
+ * Golden logits: the tiny checkpoints of tests/data/golden (HF directories and llama.cpp's GGUF
+ * conversions of the same weights) against float64 reference logits, every position, through every
+ * path: whole-prompt prefill with several lightning block sizes, one token at a time (the decode
+ * recurrence), and chunked prefill.
+ */
+#include "mmx.h"
+#include "test.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* SPEC §9: computing in float32 instead of float64 moves these logits by at most ~5e-5; 1e-4
+ * absolute is the tolerance a float32 engine must meet. */
+#define GOLDEN_ABS_TOL 1e-4
+
+typedef struct {
+    int32_t *tokens;
+    size_t T, V;
+    float *logits;
+} golden;
+
+static bool golden_load(const char *f32_path, golden *g) {
+    char json_path[512];
+    snprintf(json_path, sizeof json_path, "%s.json", f32_path);
+    json_error_t jerr;
+    json_t *j = json_load_file(json_path, 0, &jerr);
+    if (!j) return false;
+    json_t *shape = json_object_get(j, "shape"), *toks = json_object_get(j, "tokens");
+    g->T = (size_t)json_integer_value(json_array_get(shape, 0));
+    g->V = (size_t)json_integer_value(json_array_get(shape, 1));
+    g->tokens = malloc(g->T * sizeof *g->tokens);
+    for (size_t i = 0; i < g->T; i++) g->tokens[i] = (int32_t)json_integer_value(json_array_get(toks, i));
+    json_decref(j);
+    g->logits = malloc(g->T * g->V * sizeof(float));
+    FILE *f = fopen(f32_path, "rb");
+    bool ok = f && fread(g->logits, sizeof(float), g->T * g->V, f) == g->T * g->V;
+    if (f) fclose(f);
+    return ok;
+}
+
+static void golden_free(golden *g) {
+    free(g->tokens);
+    free(g->logits);
+}
+
+/* Runs the model over g's tokens: `chunk` tokens per mmx_seq_eval call (0 = all at once),
+ * step mode, lightning block size `block`; returns max |logit - golden| over all positions. */
+static double run_path(const char *model_path, const golden *g, size_t block, size_t chunk, bool step, int threads,
+                       bool reference) {
+    mmx_model_params mp = mmx_model_default_params();
+    mp.n_threads = threads;
+    mp.lightning_block = block;
+    mp.force_reference = reference;
+    mmx_model *m = NULL;
+    mmx_error err;
+    if (mmx_model_load(model_path, &mp, &m, &err) != MMX_OK) {
+        printf("    load %s: %s\n", model_path, err.message);
+        return INFINITY;
+    }
+    mmx_seq_params sp = mmx_seq_default_params();
+    sp.n_ctx = g->T;
+    sp.n_batch = chunk ? chunk : g->T;
+    mmx_seq *s = NULL;
+    if (mmx_seq_create(m, &sp, &s, &err) != MMX_OK) {
+        printf("    seq: %s\n", err.message);
+        mmx_model_free(m);
+        return INFINITY;
+    }
+    mmx_seq_set_step_mode(s, step);
+    float *out = malloc(g->T * g->V * sizeof(float));
+    size_t c = chunk ? chunk : g->T;
+    double maxd = 0;
+    for (size_t i = 0; i < g->T; i += c) {
+        size_t n = g->T - i < c ? g->T - i : c;
+        if (mmx_seq_eval(s, g->tokens + i, n, MMX_LOGITS_ALL, out + i * g->V, &err) != MMX_OK) {
+            printf("    eval: %s\n", err.message);
+            maxd = INFINITY;
+            break;
+        }
+    }
+    for (size_t i = 0; isfinite(maxd) && i < g->T * g->V; i++) {
+        double d = fabs((double)out[i] - (double)g->logits[i]);
+        if (!(d <= maxd)) maxd = d; /* NaN propagates as failure */
+    }
+    free(out);
+    mmx_seq_free(s);
+    mmx_model_free(m);
+    return maxd;
+}
+
+static void check_all_paths(const char *name, const char *model_path, const char *logits_path) {
+    golden g;
+    REQUIRE(golden_load(logits_path, &g));
+    struct {
+        const char *what;
+        size_t block, chunk;
+        bool step;
+    } paths[] = {
+        {"prefill B=1", 1, 0, false},     {"prefill B=7", 7, 0, false},   {"prefill B=64", 64, 0, false},
+        {"prefill B=256", 256, 0, false}, {"step", 0, 0, true},           {"chunks of 5", 0, 5, false},
+        {"chunks of 100", 0, 100, false},
+    };
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        double d = run_path(model_path, &g, paths[p].block, paths[p].chunk, paths[p].step, 2, false);
+        printf("    %-22s %-14s T=%-4zu max|d| = %.3g\n", name, paths[p].what, g.T, d);
+        CHECKF(d <= GOLDEN_ABS_TOL, "%s %s: max |delta| %.3g > %.0e", name, paths[p].what, d, GOLDEN_ABS_TOL);
+    }
+    golden_free(&g);
+}
+
+#define G "tests/data/golden/"
+TEST(golden_tiny_f32_hf_T64) { check_all_paths("tiny-f32 hf", G "tiny-f32", G "tiny-f32/logits-64.f32"); }
+TEST(golden_tiny_f32_hf_T600) { check_all_paths("tiny-f32 hf", G "tiny-f32", G "tiny-f32/logits-600.f32"); }
+TEST(golden_tiny_bf16_hf_T80) { check_all_paths("tiny-bf16 hf", G "tiny-bf16", G "tiny-bf16/logits-80.f32"); }
+TEST(golden_tiny_f32_gguf_T64) {
+    check_all_paths("tiny-f32 gguf", G "gguf/minimax01-tiny-f32.gguf", G "tiny-f32/logits-64.f32");
+}
+TEST(golden_tiny_f32_gguf_T600) {
+    check_all_paths("tiny-f32 gguf", G "gguf/minimax01-tiny-f32.gguf", G "tiny-f32/logits-600.f32");
+}
+TEST(golden_tiny_bf16_gguf_T80) {
+    check_all_paths("tiny-bf16 gguf", G "gguf/minimax01-tiny-bf16.gguf", G "tiny-bf16/logits-80.f32");
+}
+
+/* The scalar reference kernels (MMX_REFERENCE) and one thread meet the same tolerance. */
+TEST(golden_reference_kernels_single_thread) {
+    golden g;
+    REQUIRE(golden_load(G "tiny-f32/logits-600.f32", &g));
+    double d = run_path(G "tiny-f32", &g, 0, 0, false, 1, true);
+    CHECKF(d <= GOLDEN_ABS_TOL, "reference kernels: max |delta| %.3g", d);
+    golden_free(&g);
+}
