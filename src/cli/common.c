@@ -78,3 +78,42 @@ const char *cli_value(const char *cmd, int argc, char **argv, int *i) {
     }
     return argv[++*i];
 }
+
+#include "tokenizer.h"
+
+struct mmx_tokenizer *cli_load_tokenizer(const char *cmd, const char *model_path, const char *tokenizer_path) {
+    const char *path = tokenizer_path ? tokenizer_path : model_path;
+    if (!path) {
+        fprintf(stderr, "mmx %s: -m MODEL or --tokenizer PATH is required\n", cmd);
+        return NULL;
+    }
+    mmx_tokenizer *t = NULL;
+    mmx_error err;
+    if (mmx_tokenizer_load(path, &t, &err) != MMX_OK) {
+        fprintf(stderr, "mmx %s: %s\n", cmd, err.message);
+        return NULL;
+    }
+    return t;
+}
+
+char *cli_read_stdin(size_t *len) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) return NULL;
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, stdin)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(buf, 2 * cap + 1);
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}

@@ -18,4 +18,13 @@ mmx_model *cli_load_model(const char *cmd, const char *path, int n_threads, size
 /* The value after option argv[*i]; prints and returns NULL when missing. */
 const char *cli_value(const char *cmd, int argc, char **argv, int *i);
 
+
+
+struct mmx_tokenizer;
+/* The tokenizer for a command: --tokenizer PATH if given, else the model's (its directory's
+ * tokenizer.json or the GGUF's embedded one).  Prints the problem and returns NULL on failure. */
+struct mmx_tokenizer *cli_load_tokenizer(const char *cmd, const char *model_path, const char *tokenizer_path);
+/* Reads all of stdin into a malloc'd buffer (NUL-terminated); NULL on failure. */
+char *cli_read_stdin(size_t *len);
+
 #endif
