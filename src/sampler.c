@@ -1,0 +1,340 @@
+/* Sampler chain and stop conditions (see sampler.h). */
+#define _GNU_SOURCE
+#include "sampler.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define MAX_STAGES 16
+
+struct mmx_sampler {
+    size_t n_vocab, n_valid;
+    mmx_sampler_stage stages[MAX_STAGES];
+    size_t n_stages;
+    mmx_candidates cand;
+    int32_t *history;
+    size_t n_history, cap_history;
+    uint64_t rng;
+};
+
+mmx_sampler_params mmx_sampler_default_params(void) {
+    return (mmx_sampler_params){0.8f, 40, 0.95f, 0.05f, 1.0f, 0.0f, 0.0f, 64, 0x5eed};
+}
+
+float mmx_rng_uniform(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (float)(z >> 40) * (1.0f / 16777216.0f); /* 24 bits: exactly representable, < 1 */
+}
+
+mmx_status mmx_sampler_create(size_t n_vocab, size_t n_valid, uint64_t seed, mmx_sampler **out, mmx_error *err) {
+    *out = NULL;
+    if (n_vocab == 0 || n_valid == 0 || n_valid > n_vocab)
+        return mmx_fail(err, MMX_ERR_INVALID_ARG, "sampler: bad vocabulary sizes %zu / %zu", n_valid, n_vocab);
+    mmx_sampler *s = calloc(1, sizeof *s);
+    if (!s) return mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+    s->n_vocab = n_vocab;
+    s->n_valid = n_valid;
+    s->rng = seed;
+    s->cand.id = malloc(n_vocab * sizeof(int32_t));
+    s->cand.logit = malloc(n_vocab * sizeof(float));
+    s->cand.p = malloc(n_vocab * sizeof(float));
+    s->cand.tmp_id = malloc(n_vocab * sizeof(int32_t));
+    s->cand.perm = malloc(n_vocab * sizeof(int32_t));
+    s->cand.tmp_logit = malloc(n_vocab * sizeof(float));
+    s->cand.tmp_p = malloc(n_vocab * sizeof(float));
+    s->cand.counts = calloc(n_vocab, sizeof(uint32_t));
+    s->cap_history = 4096;
+    s->history = malloc(s->cap_history * sizeof *s->history);
+    if (!s->cand.id || !s->cand.logit || !s->cand.p || !s->history || !s->cand.tmp_id || !s->cand.perm ||
+        !s->cand.tmp_logit || !s->cand.tmp_p || !s->cand.counts) {
+        mmx_sampler_free(s);
+        return mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+    }
+    *out = s;
+    return MMX_OK;
+}
+
+void mmx_sampler_free(mmx_sampler *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->n_stages; i++)
+        if (s->stages[i].free_ctx) s->stages[i].free_ctx(s->stages[i].ctx);
+    free(s->cand.id);
+    free(s->cand.logit);
+    free(s->cand.p);
+    free(s->cand.tmp_id);
+    free(s->cand.perm);
+    free(s->cand.tmp_logit);
+    free(s->cand.tmp_p);
+    free(s->cand.counts);
+    free(s->history);
+    free(s);
+}
+
+mmx_status mmx_sampler_add(mmx_sampler *s, mmx_sampler_stage st) {
+    if (s->n_stages == MAX_STAGES) {
+        if (st.free_ctx) st.free_ctx(st.ctx);
+        return MMX_ERR_NOMEM;
+    }
+    s->stages[s->n_stages++] = st;
+    return MMX_OK;
+}
+
+void mmx_sampler_accept(mmx_sampler *s, int32_t token) {
+    if (token < 0 || (size_t)token >= s->n_vocab) return; /* not a vocabulary id: nothing to penalise */
+    if (s->n_history == s->cap_history) {
+        /* keep the most recent half: penalties look at a bounded window */
+        memmove(s->history, s->history + s->cap_history / 2, (s->cap_history / 2) * sizeof *s->history);
+        s->n_history = s->cap_history / 2;
+    }
+    s->history[s->n_history++] = token;
+}
+
+void mmx_sampler_reset(mmx_sampler *s, uint64_t seed) {
+    s->n_history = 0;
+    s->rng = seed;
+}
+
+/* ---- helpers ----------------------------------------------------------------------------------- */
+
+static int cmp_desc(const void *a, const void *b, void *ctx) {
+    const float *lg = ctx;
+    const int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+    return lg[i] < lg[j] ? 1 : lg[i] > lg[j] ? -1 : (i > j) - (i < j);
+}
+
+/* Sorts candidates by logit descending (ties: earlier candidate first, i.e. lower id). */
+static void sort_candidates(mmx_candidates *c) {
+    if (c->sorted) return;
+    int32_t *perm = c->perm;
+    for (size_t i = 0; i < c->n; i++) perm[i] = (int32_t)i;
+    qsort_r(perm, c->n, sizeof *perm, cmp_desc, c->logit);
+    for (size_t i = 0; i < c->n; i++) {
+        c->tmp_logit[i] = c->logit[perm[i]];
+        c->tmp_id[i] = c->id[perm[i]];
+        if (c->has_p) c->tmp_p[i] = c->p[perm[i]];
+    }
+    memcpy(c->logit, c->tmp_logit, c->n * sizeof *c->logit);
+    memcpy(c->id, c->tmp_id, c->n * sizeof *c->id);
+    if (c->has_p) memcpy(c->p, c->tmp_p, c->n * sizeof *c->p);
+    c->sorted = true;
+}
+
+static void softmax_candidates(mmx_candidates *c) {
+    float mx = -INFINITY;
+    for (size_t i = 0; i < c->n; i++) mx = c->logit[i] > mx ? c->logit[i] : mx;
+    double sum = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        c->p[i] = expf(c->logit[i] - mx);
+        sum += c->p[i];
+    }
+    for (size_t i = 0; i < c->n; i++) c->p[i] = (float)(c->p[i] / sum);
+    c->has_p = true;
+}
+
+size_t mmx_sample_index(const float *probs, size_t n, float coin) {
+    MMX_ASSERT(n > 0);
+    double total = 0;
+    for (size_t i = 0; i < n; i++) total += probs[i];
+    double target = (double)coin * total, acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc += probs[i];
+        if (acc > target) return i;
+    }
+    return n - 1;
+}
+
+/* ---- stages ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    int32_t last_n;
+    float repeat, presence, frequency;
+} penalties_ctx;
+
+static void penalties_apply(void *vctx, mmx_candidates *c, const int32_t *hist, size_t nh) {
+    penalties_ctx *p = vctx;
+    size_t start = p->last_n < 0 || (size_t)p->last_n >= nh ? 0 : nh - (size_t)p->last_n;
+    if (start >= nh) return;
+    /* count each token in the window, then penalise each candidate present once */
+    for (size_t i = start; i < nh; i++) c->counts[hist[i]]++;
+    for (size_t k = 0; k < c->n; k++) {
+        uint32_t count = c->counts[c->id[k]];
+        if (!count) continue;
+        float *l = &c->logit[k];
+        if (p->repeat != 1.0f) *l = *l > 0 ? *l / p->repeat : *l * p->repeat;
+        *l -= p->presence + p->frequency * (float)count;
+    }
+    for (size_t i = start; i < nh; i++) c->counts[hist[i]] = 0;
+    c->sorted = false;
+    c->has_p = false;
+}
+
+static mmx_sampler_stage make_stage(const char *name, void (*apply)(void *, mmx_candidates *, const int32_t *, size_t),
+                                    const void *ctx, size_t ctx_size) {
+    void *copy = NULL;
+    if (ctx_size) {
+        copy = malloc(ctx_size);
+        if (copy) memcpy(copy, ctx, ctx_size);
+    }
+    return (mmx_sampler_stage){name, apply, ctx_size ? free : NULL, copy};
+}
+
+mmx_sampler_stage mmx_stage_penalties(int32_t last_n, float repeat, float presence, float frequency) {
+    penalties_ctx p = {last_n, repeat, presence, frequency};
+    return make_stage("penalties", penalties_apply, &p, sizeof p);
+}
+
+static void top_k_apply(void *vctx, mmx_candidates *c, const int32_t *h, size_t nh) {
+    int32_t k = *(int32_t *)vctx;
+    if (k <= 0 || (size_t)k >= c->n) return;
+    sort_candidates(c);
+    c->n = (size_t)k;
+}
+mmx_sampler_stage mmx_stage_top_k(int32_t k) { return make_stage("top-k", top_k_apply, &k, sizeof k); }
+
+static void temperature_apply(void *vctx, mmx_candidates *c, const int32_t *h, size_t nh) {
+    float t = *(float *)vctx;
+    if (t <= 0) return;
+    for (size_t i = 0; i < c->n; i++) c->logit[i] /= t;
+    c->has_p = false;
+}
+mmx_sampler_stage mmx_stage_temperature(float t) { return make_stage("temperature", temperature_apply, &t, sizeof t); }
+
+static void top_p_apply(void *vctx, mmx_candidates *c, const int32_t *h, size_t nh) {
+    float p = *(float *)vctx;
+    if (p >= 1.0f || c->n <= 1) return;
+    softmax_candidates(c);
+    if (!c->sorted && c->n > 1) {
+        /* prune candidates that cannot be in the nucleus before sorting (STYLE: (1-p)/(n-1) cutoff) */
+        float cutoff = (1.0f - p) / (float)(c->n - 1);
+        size_t m = 0;
+        for (size_t i = 0; i < c->n; i++)
+            if (c->p[i] >= cutoff) {
+                c->id[m] = c->id[i], c->logit[m] = c->logit[i], c->p[m] = c->p[i];
+                m++;
+            }
+        if (m > 0) c->n = m;
+    }
+    sort_candidates(c);
+    double total = 0, acc = 0;
+    for (size_t i = 0; i < c->n; i++) total += c->p[i];
+    for (size_t i = 0; i < c->n; i++) {
+        acc += c->p[i];
+        if (acc >= p * total) {
+            c->n = i + 1;
+            break;
+        }
+    }
+}
+mmx_sampler_stage mmx_stage_top_p(float p) { return make_stage("top-p", top_p_apply, &p, sizeof p); }
+
+static void min_p_apply(void *vctx, mmx_candidates *c, const int32_t *h, size_t nh) {
+    float p = *(float *)vctx;
+    if (p <= 0 || c->n <= 1) return;
+    /* keep tokens whose probability is at least p times the largest: logit >= max + log(p) */
+    float mx = -INFINITY;
+    for (size_t i = 0; i < c->n; i++) mx = c->logit[i] > mx ? c->logit[i] : mx;
+    float thr = mx + logf(p);
+    size_t m = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->logit[i] >= thr) {
+            c->id[m] = c->id[i], c->logit[m] = c->logit[i];
+            if (c->has_p) c->p[m] = c->p[i];
+            m++;
+        }
+    c->n = m;
+    c->has_p = false;
+}
+mmx_sampler_stage mmx_stage_min_p(float p) { return make_stage("min-p", min_p_apply, &p, sizeof p); }
+
+static void greedy_apply(void *vctx, mmx_candidates *c, const int32_t *h, size_t nh) {
+    size_t best = 0;
+    for (size_t i = 1; i < c->n; i++)
+        if (c->logit[i] > c->logit[best] || (c->logit[i] == c->logit[best] && c->id[i] < c->id[best])) best = i;
+    c->id[0] = c->id[best];
+    c->logit[0] = c->logit[best];
+    c->n = 1;
+    c->has_p = false;
+}
+mmx_sampler_stage mmx_stage_greedy(void) { return make_stage("greedy", greedy_apply, NULL, 0); }
+
+mmx_status mmx_sampler_from_params(const mmx_sampler_params *p, size_t n_vocab, size_t n_valid, mmx_sampler **out,
+                                   mmx_error *err) {
+    *out = NULL;
+    if (!(p->temperature >= 0 && p->temperature < 1e6) || p->top_k < 0 || !(p->top_p > 0 && p->top_p <= 1e6) ||
+        !(p->min_p >= 0 && p->min_p <= 1) || !(p->repeat_penalty > 0) || !isfinite(p->presence_penalty) ||
+        !isfinite(p->frequency_penalty) || p->penalty_last_n < -1)
+        return mmx_fail(err, MMX_ERR_INVALID_ARG,
+                        "sampler: a parameter is out of range (temperature >= 0, top_k >= 0, 0 < top_p, 0 <= min_p <= 1, "
+                        "repeat_penalty > 0)");
+    mmx_sampler *s;
+    mmx_status st = mmx_sampler_create(n_vocab, n_valid, p->seed, &s, err);
+    if (st != MMX_OK) return st;
+    bool ok = true;
+    if (p->repeat_penalty != 1.0f || p->presence_penalty != 0 || p->frequency_penalty != 0)
+        ok &= mmx_sampler_add(s, mmx_stage_penalties(p->penalty_last_n, p->repeat_penalty, p->presence_penalty,
+                                                     p->frequency_penalty)) == MMX_OK;
+    if (p->temperature <= 0) {
+        ok &= mmx_sampler_add(s, mmx_stage_greedy()) == MMX_OK;
+    } else {
+        if (p->top_k > 0) ok &= mmx_sampler_add(s, mmx_stage_top_k(p->top_k)) == MMX_OK;
+        ok &= mmx_sampler_add(s, mmx_stage_temperature(p->temperature)) == MMX_OK;
+        if (p->top_p < 1) ok &= mmx_sampler_add(s, mmx_stage_top_p(p->top_p)) == MMX_OK;
+        if (p->min_p > 0) ok &= mmx_sampler_add(s, mmx_stage_min_p(p->min_p)) == MMX_OK;
+    }
+    if (!ok) {
+        mmx_sampler_free(s);
+        return mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+    }
+    *out = s;
+    return MMX_OK;
+}
+
+int32_t mmx_sampler_sample_coin(mmx_sampler *s, const float *logits, float coin) {
+    mmx_candidates *c = &s->cand;
+    c->n = s->n_valid;
+    for (size_t i = 0; i < c->n; i++) {
+        c->id[i] = (int32_t)i;
+        c->logit[i] = logits[i];
+    }
+    c->sorted = false;
+    c->has_p = false;
+    for (size_t i = 0; i < s->n_stages; i++) s->stages[i].apply(s->stages[i].ctx, c, s->history, s->n_history);
+    MMX_ASSERT(c->n > 0);
+    if (c->n == 1) return c->id[0];
+    if (!c->has_p) softmax_candidates(c);
+    return c->id[mmx_sample_index(c->p, c->n, coin)];
+}
+
+int32_t mmx_sampler_sample(mmx_sampler *s, const float *logits) {
+    return mmx_sampler_sample_coin(s, logits, mmx_rng_uniform(&s->rng));
+}
+
+/* ---- stop strings ----------------------------------------------------------------------------- */
+
+long mmx_stop_find(const char *const *stops, size_t n_stops, const char *text, size_t len) {
+    long best = -1;
+    for (size_t i = 0; i < n_stops; i++) {
+        size_t sl = strlen(stops[i]);
+        if (!sl) continue;
+        const char *hit = memmem(text, len, stops[i], sl);
+        if (hit && (best < 0 || hit - text < best)) best = hit - text;
+    }
+    return best;
+}
+
+size_t mmx_stop_holdback(const char *const *stops, size_t n_stops, const char *text, size_t len) {
+    size_t hold = 0;
+    for (size_t i = 0; i < n_stops; i++) {
+        size_t sl = strlen(stops[i]);
+        for (size_t k = sl > 0 ? sl - 1 : 0; k > hold; k--)
+            if (k <= len && !memcmp(text + len - k, stops[i], k)) {
+                hold = k;
+                break;
+            }
+    }
+    return hold;
+}
