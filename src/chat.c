@@ -1,5 +1,6 @@
 /* Chat prompt rendering (see chat.h). */
 #include "chat.h"
+#include "tokenizer.h"
 #include "util.h"
 
 #include <math.h>
@@ -10,6 +11,8 @@ typedef struct {
     char *p;
     size_t n, cap;
     bool oom;
+    size_t *marks; /* offsets of template-emitted special-token strings */
+    size_t n_marks, cap_marks;
 } sbuf;
 
 static void put(sbuf *b, const char *s, size_t n) {
@@ -30,6 +33,22 @@ static void put(sbuf *b, const char *s, size_t n) {
     b->p[b->n] = 0;
 }
 static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
+
+/* Emits a special-token string that the template itself writes (not user text), recording where. */
+static void mark(sbuf *b, const char *s) {
+    if (b->n_marks == b->cap_marks) {
+        size_t cap = b->cap_marks ? 2 * b->cap_marks : 32;
+        size_t *nm = realloc(b->marks, cap * sizeof *nm);
+        if (!nm) {
+            b->oom = true;
+            return;
+        }
+        b->marks = nm;
+        b->cap_marks = cap;
+    }
+    b->marks[b->n_marks++] = b->n;
+    puts_(b, s);
+}
 
 /* ---- Python-compatible json.dumps(ensure_ascii=False) -------------------------------------------- */
 
@@ -233,9 +252,10 @@ static void put_all_text(sbuf *b, const json_t *content) {
     }
 }
 
-mmx_status mmx_chat_render(mmx_chat_kind kind, const json_t *messages, const json_t *tools, bool add_gen, char **out,
-                           size_t *out_len, mmx_error *err) {
+mmx_status mmx_chat_render_marked(mmx_chat_kind kind, const json_t *messages, const json_t *tools, bool add_gen,
+                                  char **out, size_t *out_len, size_t **marks, size_t *n_marks, mmx_error *err) {
     *out = NULL;
+    if (marks) *marks = NULL, *n_marks = 0;
     if (!json_is_array(messages)) return mmx_fail(err, MMX_ERR_INVALID_ARG, "messages must be a JSON array");
     if (tools && !json_is_null(tools) && !json_is_array(tools))
         return mmx_fail(err, MMX_ERR_INVALID_ARG, "tools must be a JSON array");
@@ -264,7 +284,7 @@ mmx_status mmx_chat_render(mmx_chat_kind kind, const json_t *messages, const jso
         }
     }
     sbuf b = {0};
-    puts_(&b, "<begin_of_document>");
+    mark(&b, "<begin_of_document>");
     /* system: concatenation of the first text part of every system message */
     sbuf sys = {0};
     json_array_foreach(messages, i, m) {
@@ -275,14 +295,16 @@ mmx_status mmx_chat_render(mmx_chat_kind kind, const json_t *messages, const jso
     }
     if (vllm && sys.n == 0) puts_(&sys, VLLM_DEFAULT_SYSTEM);
     if (sys.n) {
-        puts_(&b, BOS);
+        mark(&b, BOS);
         puts_(&b, vllm ? "system ai_setting=MiniMax AI\n" : "system ai_setting=assistant\n");
         put(&b, sys.p, sys.n);
-        puts_(&b, EOS "\n");
+        mark(&b, EOS);
+        puts_(&b, "\n");
     }
     free(sys.p);
     if (tools && json_is_array(tools) && json_array_size(tools) > 0) {
-        puts_(&b, BOS "system tool_setting=tools\nYou are provided with these tools:\n<tools>\n");
+        mark(&b, BOS);
+        puts_(&b, "system tool_setting=tools\nYou are provided with these tools:\n<tools>\n");
         json_t *tool;
         json_array_foreach(tools, i, tool) {
             char *s = mmx_json_dumps_python(tool);
@@ -295,7 +317,9 @@ mmx_status mmx_chat_render(mmx_chat_kind kind, const json_t *messages, const jso
                   "provide tool-name and json-object of arguments, following the format below:\n<tool_calls>\n");
         puts_(&b, vllm ? "{\"name\": <tool-name-1>, \"arguments\": <args-json-object-1>}"
                        : "{name: <tool-name-1>, arguments: <args-json-object-1>}");
-        puts_(&b, "\n...\n</tool_calls>" EOS "\n");
+        puts_(&b, "\n...\n</tool_calls>");
+        mark(&b, EOS);
+        puts_(&b, "\n");
     }
     json_array_foreach(messages, i, m) {
         const char *role = json_string_value(json_object_get(m, "role"));
@@ -303,11 +327,13 @@ mmx_status mmx_chat_render(mmx_chat_kind kind, const json_t *messages, const jso
         if (!strcmp(role, "user")) {
             size_t l;
             const char *t = first_text(content, i, &l, err);
-            puts_(&b, BOS "user name=user\n");
+            mark(&b, BOS);
+            puts_(&b, "user name=user\n");
             put(&b, t, l);
-            puts_(&b, EOS "\n");
+            mark(&b, EOS);
+            puts_(&b, "\n");
         } else if (!strcmp(role, "assistant")) {
-            puts_(&b, BOS);
+            mark(&b, BOS);
             puts_(&b, ai);
             if (content && !json_is_null(content)) put_all_text(&b, content);
             json_t *calls = json_object_get(m, "tool_calls");
@@ -331,9 +357,11 @@ mmx_status mmx_chat_render(mmx_chat_kind kind, const json_t *messages, const jso
                 }
                 puts_(&b, "</tool_calls>");
             }
-            puts_(&b, EOS "\n");
+            mark(&b, EOS);
+            puts_(&b, "\n");
         } else if (!strcmp(role, "tool")) {
-            puts_(&b, BOS "tool name=tools\n");
+            mark(&b, BOS);
+            puts_(&b, "tool name=tools\n");
             if (json_is_string(content)) {
                 /* OpenAI tool message: one result, named by the message */
                 const char *name = json_string_value(json_object_get(m, "name"));
@@ -354,18 +382,68 @@ mmx_status mmx_chat_render(mmx_chat_kind kind, const json_t *messages, const jso
                     puts_(&b, "\n\n");
                 }
             }
-            puts_(&b, EOS "\n");
+            mark(&b, EOS);
+            puts_(&b, "\n");
         }
     }
     if (add_gen) {
-        puts_(&b, BOS);
+        mark(&b, BOS);
         puts_(&b, ai);
     }
     if (b.oom) {
         free(b.p);
+        free(b.marks);
         return mmx_fail(err, MMX_ERR_NOMEM, "out of memory rendering the chat prompt");
     }
     *out = b.p;
     *out_len = b.n;
+    if (marks) {
+        *marks = b.marks;
+        *n_marks = b.n_marks;
+    } else {
+        free(b.marks);
+    }
+    return MMX_OK;
+}
+
+mmx_status mmx_chat_render(mmx_chat_kind kind, const json_t *messages, const json_t *tools, bool add_gen, char **out,
+                           size_t *out_len, mmx_error *err) {
+    return mmx_chat_render_marked(kind, messages, tools, add_gen, out, out_len, NULL, NULL, err);
+}
+
+mmx_status mmx_chat_tokenize(const mmx_tokenizer *tok, const char *text, size_t len, const size_t *marks, size_t n_marks,
+                             int32_t **ids, size_t *n_ids, mmx_error *err) {
+    static const char *const specials[] = {"<begin_of_document>", BOS, EOS};
+    size_t cap = len + 16, n = 0, pos = 0;
+    int32_t *out = malloc(cap * sizeof *out);
+    if (!out) return mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k <= n_marks; k++) {
+        size_t end = k < n_marks ? marks[k] : len, got;
+        /* user and tool text between the template's markers: never parsed for special tokens */
+        mmx_status st = mmx_tokenizer_encode(tok, text + pos, end - pos, false, out + n, cap - n, &got, err);
+        if (st != MMX_OK || n + got > cap) {
+            free(out);
+            return st != MMX_OK ? st : mmx_fail(err, MMX_ERR_NOMEM, "prompt token buffer too small");
+        }
+        n += got;
+        if (k == n_marks) break;
+        size_t ml = 0;
+        int32_t id = -1;
+        for (size_t s = 0; s < 3; s++) {
+            size_t l = strlen(specials[s]);
+            if (end + l <= len && !memcmp(text + end, specials[s], l)) {
+                id = mmx_tokenizer_find(tok, specials[s]);
+                ml = l;
+            }
+        }
+        if (id < 0) {
+            free(out);
+            return mmx_fail(err, MMX_ERR_INVALID_ARG, "the tokenizer has no token for a chat marker at byte %zu", end);
+        }
+        out[n++] = id;
+        pos = end + ml;
+    }
+    *ids = out;
+    *n_ids = n;
     return MMX_OK;
 }

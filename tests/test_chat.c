@@ -116,3 +116,42 @@ TEST(chat_detect_and_vllm_variant) {
     free(out);
     json_decref(m);
 }
+
+#include "tokenizer.h"
+
+/* Prompt tokens: identical to tokenizing the whole prompt with specials when the content holds no
+ * special-token text; with such text in user content, it stays plain text. */
+TEST(chat_tokenize_markers_only) {
+    mmx_tokenizer *tok;
+    mmx_error err;
+    REQUIRE(mmx_tokenizer_load("data/tokenizer/minimax-01/tokenizer.json", &tok, &err) == MMX_OK);
+    json_t *convs = json_load_file("tests/data/chat/conversations.json", 0, NULL);
+    REQUIRE(convs);
+    size_t i, same = 0, benign = 0;
+    json_t *c;
+    json_array_foreach(convs, i, c) {
+        char *text;
+        size_t len, *marks, n_marks;
+        if (mmx_chat_render_marked(MMX_CHAT_M1, json_object_get(c, "messages"), json_object_get(c, "tools"), true, &text,
+                                   &len, &marks, &n_marks, &err) != MMX_OK)
+            continue;
+        int32_t *a, *b;
+        size_t na, nb;
+        REQUIRE(mmx_chat_tokenize(tok, text, len, marks, n_marks, &a, &na, &err) == MMX_OK);
+        REQUIRE(mmx_tokenizer_encode_alloc(tok, text, len, true, &b, &nb, &err) == MMX_OK);
+        size_t specials = 0;
+        for (size_t k = 0; k < na; k++) specials += mmx_tokenizer_is_special(tok, a[k]);
+        CHECKF(specials == n_marks, "conversation %zu: %zu special ids for %zu markers", i, specials, n_marks);
+        bool injected = strstr(text, "injected?") != NULL;
+        if (!injected) {
+            benign++;
+            same += na == nb && !memcmp(a, b, na * sizeof *a);
+        } else {
+            CHECK(nb > 0 && na != nb); /* the naive tokenization would have let the markers through */
+        }
+        free(a), free(b), free(text), free(marks);
+    }
+    CHECKF(same == benign && benign > 20, "%zu / %zu benign prompts tokenized identically", same, benign);
+    json_decref(convs);
+    mmx_tokenizer_free(tok);
+}
