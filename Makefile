@@ -46,7 +46,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test clean debug fuzz check-format
+.PHONY: all test clean debug fuzz check-format demo
 all: $(BUILD)/mmx
 
 $(BUILD)/libmmx.a: $(LIB_OBJ)
@@ -74,6 +74,15 @@ $(BUILD)/%.o: %.c
 # The test binary runs from the repository root; MMX_BIN tells CLI tests which mmx to exec.
 test: $(BUILD)/mmx $(BUILD)/mmx-test
 	MMX_BIN=$(BUILD)/mmx ./$(BUILD)/mmx-test $(TESTS)
+
+# A small demo model with the real MiniMax tokenizer and RANDOM weights (its text is gibberish):
+# MiniMax-01 shaped (lightning + softmax layers, MoE), vocabulary 200064, made by tools/.
+DEMO_MODEL := build/demo-model
+demo: $(BUILD)/mmx $(DEMO_MODEL)/config.json
+$(DEMO_MODEL)/config.json: tools/make_random_model.py tools/mmx_st.py
+	/usr/bin/python3 tools/make_random_model.py $(DEMO_MODEL) --layers 8 --hidden 128 --heads 4 --kv-heads 2 \
+	  --head-dim 32 --rotary-dim 16 --experts 4 --top-k 2 --ffn 256 --vocab 200064 --dtype BF16 \
+	  --rope-theta 10000000 --tokenizer data/tokenizer/minimax-01/tokenizer.json --seed 2026
 
 debug:
 	$(MAKE) BUILD=build-debug OPT=-O0

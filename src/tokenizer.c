@@ -689,6 +689,37 @@ static mmx_status encode_span(const mmx_tokenizer *t, const uint8_t *s, size_t n
     return MMX_OK;
 }
 
+size_t mmx_utf8_sanitize(const char *src, size_t n, char *dst) {
+    const uint8_t *s = (const uint8_t *)src;
+    size_t i = 0, m = 0;
+    uint32_t cp;
+    while (i < n) {
+        size_t l = utf8_decode(s + i, n - i, &cp);
+        if (l) {
+            memcpy(dst + m, s + i, l);
+            m += l;
+            i += l;
+            continue;
+        }
+        /* maximal subpart: a lead byte followed by the continuation bytes it could take */
+        size_t skip = 1;
+        uint8_t c = s[i];
+        size_t want = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+        while (skip < want && i + skip < n && (s[i + skip] & 0xc0) == 0x80) skip++;
+        if (want > 1 && skip > 1) {
+            /* only continuation bytes that keep the prefix valid (no overlong form or surrogate) */
+            uint8_t c1 = s[i + 1];
+            bool ok1 = !((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) ||
+                         (c == 0xf4 && c1 > 0x8f) || c == 0xc0 || c == 0xc1 || c > 0xf4);
+            if (!ok1) skip = 1;
+        }
+        memcpy(dst + m, "\xef\xbf\xbd", 3);
+        m += 3;
+        i += skip;
+    }
+    return m;
+}
+
 /* Copies text replacing invalid UTF-8 by U+FFFD; returns NULL when text is valid (no copy needed). */
 static uint8_t *sanitize_utf8(const uint8_t *s, size_t n, size_t *out_n, bool *oom) {
     *oom = false;
@@ -705,33 +736,7 @@ static uint8_t *sanitize_utf8(const uint8_t *s, size_t n, size_t *out_n, bool *o
         *oom = true;
         return NULL;
     }
-    memcpy(d, s, i);
-    size_t m = i;
-    while (i < n) {
-        size_t l = utf8_decode(s + i, n - i, &cp);
-        if (l) {
-            memcpy(d + m, s + i, l);
-            m += l;
-            i += l;
-            continue;
-        }
-        /* maximal subpart: a lead byte followed by the continuation bytes it could take */
-        size_t skip = 1;
-        uint8_t c = s[i];
-        size_t want = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
-        while (skip < want && i + skip < n && (s[i + skip] & 0xc0) == 0x80) skip++;
-        if (want > 1 && skip > 1) {
-            /* only count continuation bytes that keep the prefix valid (no overlong / surrogate) */
-            uint8_t c1 = s[i + 1];
-            bool ok1 = !((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) ||
-                         (c == 0xf4 && c1 > 0x8f) || c == 0xc0 || c == 0xc1 || c > 0xf4);
-            if (!ok1) skip = 1;
-        }
-        memcpy(d + m, "\xef\xbf\xbd", 3);
-        m += 3;
-        i += skip;
-    }
-    *out_n = m;
+    *out_n = mmx_utf8_sanitize((const char *)s, n, (char *)d);
     return d;
 }
 

@@ -67,4 +67,8 @@ mmx_status mmx_tokenizer_decode(const mmx_tokenizer *tok, const int32_t *ids, si
  * output never shows half a character (an invalid byte counts as complete). */
 size_t mmx_utf8_complete_prefix(const char *s, size_t len);
 
+/* Copies s[0..n) to dst (room for 3n bytes) replacing each maximal invalid UTF-8 subsequence by
+ * U+FFFD; returns the bytes written.  Valid input is copied unchanged. */
+size_t mmx_utf8_sanitize(const char *s, size_t n, char *dst);
+
 #endif
