@@ -5,7 +5,9 @@
  */
 #include "cli.h"
 #include "common.h"
+#include "tokenizer.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -113,6 +115,7 @@ static bool parse_list(const char *cmd, const char *text, size_t *out, int *n_ou
 static void usage(FILE *f) {
     fprintf(f, "usage: mmx bench -m MODEL [-p 512,4096] [-n 128] [-t THREADS] [-r REPS] [--block-size B]\n"
                "                 [--batch N] [--json] [--reference]\n"
+               "       mmx bench --tokenizer FILE [--text FILE] [-r REPS] [--json]\n"
                "  pp: prefill of N tokens into an empty sequence (tokens/s)\n"
                "  tg: N decode steps of one token from an empty sequence (tokens/s), with bytes read per\n"
                "      token, achieved bandwidth and the fraction of the measured machine read bandwidth\n"
@@ -120,8 +123,93 @@ static void usage(FILE *f) {
                "  min..max.  -p 0 or -n 0 skips that test.\n");
 }
 
+/* mmx bench --tokenizer FILE: tokenizer load time and single-thread encoding speed on English prose
+ * (--text FILE, default: the license texts in /usr/share/common-licenses, repeated to >= 8 MB). */
+static int bench_tokenizer(const char *path, const char *text_path, size_t reps, bool json) {
+    double t0 = now_s();
+    mmx_tokenizer *tok = cli_load_tokenizer("bench", NULL, path);
+    double t_load = now_s() - t0;
+    if (!tok) return 1;
+    size_t cap = 1 << 20, len = 0;
+    char *text = malloc(cap);
+    const char *files[64];
+    size_t n_files = 0;
+    char names[64][512];
+    if (text_path) {
+        files[n_files++] = text_path;
+    } else {
+        DIR *d = opendir("/usr/share/common-licenses");
+        struct dirent *de;
+        while (d && (de = readdir(d)) && n_files < 64)
+            if (de->d_name[0] != '.') {
+                snprintf(names[n_files], sizeof names[0], "/usr/share/common-licenses/%s", de->d_name);
+                files[n_files] = names[n_files];
+                n_files++;
+            }
+        if (d) closedir(d);
+    }
+    for (size_t i = 0; i < n_files && text; i++) {
+        FILE *f = fopen(files[i], "rb");
+        if (!f) continue;
+        size_t got;
+        char buf[65536];
+        while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
+            if (len + got > cap) {
+                while (len + got > cap) cap *= 2;
+                char *nt = realloc(text, cap);
+                if (!nt) break;
+                text = nt;
+            }
+            memcpy(text + len, buf, got);
+            len += got;
+        }
+        fclose(f);
+    }
+    if (!text || len == 0) {
+        fprintf(stderr, "mmx bench: no text to encode (give --text FILE)\n");
+        free(text);
+        mmx_tokenizer_free(tok);
+        return 1;
+    }
+    size_t base = len; /* repeat the corpus up to 8 MB */
+    while (len < (8u << 20)) {
+        if (len + base > cap) {
+            cap = 2 * (len + base);
+            char *nt = realloc(text, cap);
+            if (!nt) break;
+            text = nt;
+        }
+        memcpy(text + len, text, base);
+        len += base;
+    }
+    int32_t *ids = malloc((len + 16) * sizeof *ids);
+    double *mbs = malloc(reps * sizeof *mbs);
+    size_t n_ids = 0;
+    mmx_error err;
+    for (size_t r = 0; r <= reps && ids && mbs; r++) {
+        double t = now_s();
+        if (mmx_tokenizer_encode(tok, text, len, true, ids, len + 16, &n_ids, &err) != MMX_OK) break;
+        double dt = now_s() - t;
+        if (r > 0) mbs[r - 1] = (double)len / dt / 1e6;
+    }
+    stats st = summarize(mbs, (int)reps);
+    if (json)
+        printf("{\"test\":\"tokenizer\",\"threads\":1,\"load_s\":%.4f,\"bytes\":%zu,\"tokens\":%zu,"
+               "\"mb_per_s\":%.3f,\"mb_per_s_min\":%.3f,\"mb_per_s_max\":%.3f,\"tokens_per_s\":%.0f}\n",
+               t_load, len, n_ids, st.median, st.lo, st.hi, st.median * 1e6 * (double)n_ids / (double)len);
+    else
+        printf("tokenizer %s: load %.3f s; encode %zu bytes -> %zu tokens on 1 thread: %.2f MB/s (%.2f..%.2f), %.0f "
+               "tokens/s\n",
+               path, t_load, len, n_ids, st.median, st.lo, st.hi, st.median * 1e6 * (double)n_ids / (double)len);
+    free(ids);
+    free(mbs);
+    free(text);
+    mmx_tokenizer_free(tok);
+    return 0;
+}
+
 int mmx_cmd_bench(int argc, char **argv) {
-    const char *model_path = NULL;
+    const char *model_path = NULL, *tokenizer_path = NULL, *text_path = NULL;
     size_t pp[16] = {512}, tg[16] = {128}, threads = 0, reps = 5, block = 0, batch = 512;
     int n_pp = 1, n_tg = 1;
     bool json = false, reference = false;
@@ -136,6 +224,10 @@ int mmx_cmd_bench(int argc, char **argv) {
             reference = true;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(model_path = cli_value("bench", argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--tokenizer")) {
+            if (!(tokenizer_path = cli_value("bench", argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--text")) {
+            if (!(text_path = cli_value("bench", argc, argv, &i))) return 2;
         } else if (!strcmp(a, "-p")) {
             if (!(v = cli_value("bench", argc, argv, &i)) || !parse_list("bench", v, pp, &n_pp, 16)) return 2;
         } else if (!strcmp(a, "-n")) {
@@ -154,8 +246,9 @@ int mmx_cmd_bench(int argc, char **argv) {
             return 2;
         }
     }
+    if (tokenizer_path) return bench_tokenizer(tokenizer_path, text_path, reps, json);
     if (!model_path) {
-        fprintf(stderr, "mmx bench: -m MODEL is required\n");
+        fprintf(stderr, "mmx bench: -m MODEL (or --tokenizer FILE) is required\n");
         return 2;
     }
     if (reps > 1000) reps = 1000;
