@@ -475,3 +475,317 @@ const mmx_tensor *mmx_gguf_tensor(const mmx_gguf *g, size_t i) {
 const mmx_tensor *mmx_gguf_find_tensor(const mmx_gguf *g, const char *name) {
     return mmx_strmap_get(&g->tensor_by_name, name);
 }
+
+/* ---- writer ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    char *name;
+    mmx_type type;
+    int n_dims;
+    uint64_t shape[MMX_MAX_DIMS];
+    uint64_t n_bytes, offset;
+} writer_tensor;
+
+struct mmx_gguf_writer {
+    char *path, *tmp_path;
+    FILE *f;
+    uint8_t *kv;        /* serialised key/value pairs */
+    size_t kv_len, kv_cap;
+    uint64_t n_kv;
+    writer_tensor *tensors;
+    size_t n_tensors, cap_tensors;
+    size_t current;     /* tensor being written */
+    uint64_t written;   /* bytes of it so far */
+    bool data_started, failed;
+    mmx_error err;
+};
+
+static bool wbuf(mmx_gguf_writer *w, const void *p, size_t n) {
+    if (w->kv_len + n > w->kv_cap) {
+        size_t cap = w->kv_cap ? w->kv_cap : 4096;
+        while (cap < w->kv_len + n) cap *= 2;
+        uint8_t *nb = realloc(w->kv, cap);
+        if (!nb) {
+            w->failed = true;
+            mmx_fail(&w->err, MMX_ERR_NOMEM, "out of memory");
+            return false;
+        }
+        w->kv = nb;
+        w->kv_cap = cap;
+    }
+    memcpy(w->kv + w->kv_len, p, n);
+    w->kv_len += n;
+    return true;
+}
+static bool wu32(mmx_gguf_writer *w, uint32_t v) {
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    return wbuf(w, b, 4);
+}
+static bool wu64(mmx_gguf_writer *w, uint64_t v) {
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+    return wbuf(w, b, 8);
+}
+static bool wstr(mmx_gguf_writer *w, const char *s, size_t n) { return wu64(w, n) && wbuf(w, s, n); }
+static bool wscalar(mmx_gguf_writer *w, mmx_gguf_type t, int64_t iv, double fv) {
+    uint8_t b[8];
+    size_t n = scalar_size(t);
+    if (t == MMX_GGUF_F32) {
+        float f = (float)fv;
+        memcpy(b, &f, 4);
+    } else if (t == MMX_GGUF_F64) {
+        memcpy(b, &fv, 8);
+    } else {
+        uint64_t u = (uint64_t)iv;
+        for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(u >> (8 * i));
+    }
+    return wbuf(w, b, n);
+}
+
+mmx_status mmx_gguf_writer_open(const char *path, mmx_gguf_writer **out, mmx_error *err) {
+    *out = NULL;
+    mmx_gguf_writer *w = calloc(1, sizeof *w);
+    if (!w) return mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+    size_t n = strlen(path) + 5;
+    w->path = strdup(path);
+    w->tmp_path = malloc(n);
+    if (!w->path || !w->tmp_path) {
+        mmx_gguf_writer_free(w);
+        return mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+    }
+    snprintf(w->tmp_path, n, "%s.tmp", path);
+    w->f = fopen(w->tmp_path, "wb");
+    if (!w->f) {
+        mmx_status st = mmx_fail(err, MMX_ERR_IO, "%s: cannot create: %s", w->tmp_path, strerror(errno));
+        free(w->tmp_path);
+        w->tmp_path = NULL; /* nothing to remove */
+        mmx_gguf_writer_free(w);
+        return st;
+    }
+    *out = w;
+    return MMX_OK;
+}
+
+static mmx_status kv_head(mmx_gguf_writer *w, const char *key, mmx_gguf_type t) {
+    if (w->failed) return w->err.status;
+    if (w->data_started) {
+        w->failed = true;
+        return mmx_fail(&w->err, MMX_ERR_INVALID_ARG, "metadata '%s' added after the data began", key);
+    }
+    w->n_kv++;
+    if (!wstr(w, key, strlen(key)) || !wu32(w, (uint32_t)t)) return w->err.status;
+    return MMX_OK;
+}
+
+mmx_status mmx_gguf_writer_set_int(mmx_gguf_writer *w, const char *key, mmx_gguf_type type, int64_t v) {
+    MMX_ASSERT(scalar_size(type) && type != MMX_GGUF_F32 && type != MMX_GGUF_F64);
+    mmx_status st = kv_head(w, key, type);
+    return st != MMX_OK ? st : wscalar(w, type, v, 0) ? MMX_OK : w->err.status;
+}
+mmx_status mmx_gguf_writer_set_float(mmx_gguf_writer *w, const char *key, mmx_gguf_type type, double v) {
+    MMX_ASSERT(type == MMX_GGUF_F32 || type == MMX_GGUF_F64);
+    mmx_status st = kv_head(w, key, type);
+    return st != MMX_OK ? st : wscalar(w, type, 0, v) ? MMX_OK : w->err.status;
+}
+mmx_status mmx_gguf_writer_set_bool(mmx_gguf_writer *w, const char *key, bool v) {
+    mmx_status st = kv_head(w, key, MMX_GGUF_BOOL);
+    return st != MMX_OK ? st : wscalar(w, MMX_GGUF_BOOL, v, 0) ? MMX_OK : w->err.status;
+}
+mmx_status mmx_gguf_writer_set_str(mmx_gguf_writer *w, const char *key, const char *s, size_t len) {
+    mmx_status st = kv_head(w, key, MMX_GGUF_STRING);
+    return st != MMX_OK ? st : wstr(w, s, len) ? MMX_OK : w->err.status;
+}
+mmx_status mmx_gguf_writer_set_arr_int(mmx_gguf_writer *w, const char *key, mmx_gguf_type et, const int64_t *v,
+                                       size_t n) {
+    MMX_ASSERT(scalar_size(et) && et != MMX_GGUF_F32 && et != MMX_GGUF_F64);
+    mmx_status st = kv_head(w, key, MMX_GGUF_ARRAY);
+    if (st != MMX_OK || !wu32(w, (uint32_t)et) || !wu64(w, n)) return w->err.status;
+    for (size_t i = 0; i < n; i++)
+        if (!wscalar(w, et, v[i], 0)) return w->err.status;
+    return MMX_OK;
+}
+mmx_status mmx_gguf_writer_set_arr_float(mmx_gguf_writer *w, const char *key, mmx_gguf_type et, const double *v,
+                                         size_t n) {
+    MMX_ASSERT(et == MMX_GGUF_F32 || et == MMX_GGUF_F64);
+    mmx_status st = kv_head(w, key, MMX_GGUF_ARRAY);
+    if (st != MMX_OK || !wu32(w, (uint32_t)et) || !wu64(w, n)) return w->err.status;
+    for (size_t i = 0; i < n; i++)
+        if (!wscalar(w, et, 0, v[i])) return w->err.status;
+    return MMX_OK;
+}
+mmx_status mmx_gguf_writer_set_arr_str(mmx_gguf_writer *w, const char *key, const char *const *s, const size_t *lens,
+                                       size_t n) {
+    mmx_status st = kv_head(w, key, MMX_GGUF_ARRAY);
+    if (st != MMX_OK || !wu32(w, MMX_GGUF_STRING) || !wu64(w, n)) return w->err.status;
+    for (size_t i = 0; i < n; i++)
+        if (!wstr(w, s[i], lens ? lens[i] : strlen(s[i]))) return w->err.status;
+    return MMX_OK;
+}
+
+mmx_status mmx_gguf_writer_copy_kv(mmx_gguf_writer *w, const mmx_gguf *src, size_t i) {
+    MMX_ASSERT(i < src->n_kv);
+    const gguf_kv *kv = &src->kv[i];
+    mmx_status st = kv_head(w, kv->key, kv->type);
+    if (st != MMX_OK) return st;
+    if (kv->type == MMX_GGUF_STRING) return wstr(w, (const char *)kv->val, (size_t)kv->str_len) ? MMX_OK : w->err.status;
+    if (kv->type == MMX_GGUF_ARRAY) {
+        if (!wu32(w, (uint32_t)kv->arr_type) || !wu64(w, kv->arr_n)) return w->err.status;
+        if (kv->arr_type == MMX_GGUF_STRING) {
+            for (uint64_t k = 0; k < kv->arr_n; k++)
+                if (!wstr(w, (const char *)kv->arr_str[k], (size_t)kv->arr_str_len[k])) return w->err.status;
+            return MMX_OK;
+        }
+        return wbuf(w, kv->arr_data, (size_t)kv->arr_n * scalar_size(kv->arr_type)) ? MMX_OK : w->err.status;
+    }
+    return wbuf(w, kv->val, scalar_size(kv->type)) ? MMX_OK : w->err.status;
+}
+
+mmx_status mmx_gguf_writer_add_tensor(mmx_gguf_writer *w, const char *name, mmx_type type, int n_dims,
+                                      const uint64_t *shape) {
+    if (w->failed) return w->err.status;
+    MMX_ASSERT(n_dims >= 1 && n_dims <= MMX_MAX_DIMS && (unsigned)type < MMX_TYPE_COUNT);
+    if (w->data_started) {
+        w->failed = true;
+        return mmx_fail(&w->err, MMX_ERR_INVALID_ARG, "tensor '%s' added after the data began", name);
+    }
+    uint64_t n = 1;
+    for (int i = 0; i < n_dims; i++) n *= shape[i];
+    size_t row = mmx_type_row_bytes(type, (size_t)shape[n_dims - 1]);
+    if (row == 0) {
+        w->failed = true;
+        return mmx_fail(&w->err, MMX_ERR_INVALID_ARG, "tensor '%s': rows of %llu elements do not fit %s blocks", name,
+                        (unsigned long long)shape[n_dims - 1], mmx_type_name(type));
+    }
+    if (w->n_tensors == w->cap_tensors) {
+        size_t cap = w->cap_tensors ? 2 * w->cap_tensors : 64;
+        writer_tensor *nt = realloc(w->tensors, cap * sizeof *nt);
+        if (!nt) {
+            w->failed = true;
+            return mmx_fail(&w->err, MMX_ERR_NOMEM, "out of memory");
+        }
+        w->tensors = nt;
+        w->cap_tensors = cap;
+    }
+    writer_tensor *t = &w->tensors[w->n_tensors];
+    memset(t, 0, sizeof *t);
+    t->name = strdup(name);
+    if (!t->name) {
+        w->failed = true;
+        return mmx_fail(&w->err, MMX_ERR_NOMEM, "out of memory");
+    }
+    w->n_tensors++;
+    t->type = type;
+    t->n_dims = n_dims;
+    memcpy(t->shape, shape, (size_t)n_dims * sizeof *shape);
+    t->n_bytes = (uint64_t)row * (n / shape[n_dims - 1]);
+    return MMX_OK;
+}
+
+static bool fwrite_all(mmx_gguf_writer *w, const void *p, size_t n) {
+    if (n && fwrite(p, 1, n, w->f) != n) {
+        w->failed = true;
+        mmx_fail(&w->err, MMX_ERR_IO, "%s: write failed: %s", w->tmp_path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static bool pad_to(mmx_gguf_writer *w, uint64_t pos) {
+    static const uint8_t zeros[32] = {0};
+    uint64_t pad = (32 - pos % 32) % 32;
+    return fwrite_all(w, zeros, (size_t)pad);
+}
+
+mmx_status mmx_gguf_writer_begin_data(mmx_gguf_writer *w) {
+    if (w->failed) return w->err.status;
+    /* tensor infos go into the same buffer after the kvs */
+    uint64_t off = 0;
+    for (size_t i = 0; i < w->n_tensors; i++) {
+        writer_tensor *t = &w->tensors[i];
+        t->offset = off;
+        off += (t->n_bytes + 31) / 32 * 32;
+        if (!wstr(w, t->name, strlen(t->name)) || !wu32(w, (uint32_t)t->n_dims)) return w->err.status;
+        for (int d = t->n_dims - 1; d >= 0; d--)
+            if (!wu64(w, t->shape[d])) return w->err.status; /* ggml ne: fastest first */
+        if (!wu32(w, mmx_type_to_ggml(t->type)) || !wu64(w, t->offset)) return w->err.status;
+    }
+    uint8_t head[24];
+    memcpy(head, "GGUF", 4);
+    uint32_t version = 3;
+    uint64_t nt = w->n_tensors, nkv = w->n_kv;
+    memcpy(head + 4, &version, 4);
+    memcpy(head + 8, &nt, 8);
+    memcpy(head + 16, &nkv, 8);
+    if (!fwrite_all(w, head, 24) || !fwrite_all(w, w->kv, w->kv_len) || !pad_to(w, 24 + w->kv_len)) return w->err.status;
+    w->data_started = true;
+    w->current = 0;
+    w->written = 0;
+    return MMX_OK;
+}
+
+mmx_status mmx_gguf_writer_write(mmx_gguf_writer *w, const void *data, size_t n) {
+    if (w->failed) return w->err.status;
+    MMX_ASSERT(w->data_started);
+    const uint8_t *p = data;
+    while (n > 0) {
+        if (w->current >= w->n_tensors) {
+            w->failed = true;
+            return mmx_fail(&w->err, MMX_ERR_INVALID_ARG, "more data than the declared tensors hold");
+        }
+        writer_tensor *t = &w->tensors[w->current];
+        uint64_t room = t->n_bytes - w->written;
+        size_t k = n < room ? n : (size_t)room;
+        if (!fwrite_all(w, p, k)) return w->err.status;
+        w->written += k;
+        p += k;
+        n -= k;
+        if (w->written == t->n_bytes) {
+            if (!pad_to(w, t->n_bytes)) return w->err.status;
+            w->current++;
+            w->written = 0;
+        }
+    }
+    return MMX_OK;
+}
+
+mmx_status mmx_gguf_writer_close(mmx_gguf_writer *w, mmx_error *err) {
+    if (!w->failed && !w->data_started) mmx_gguf_writer_begin_data(w);
+    if (!w->failed && w->current != w->n_tensors) {
+        w->failed = true;
+        mmx_fail(&w->err, MMX_ERR_INVALID_ARG, "tensor '%s' was not written completely", w->tensors[w->current].name);
+    }
+    if (!w->failed && (fflush(w->f) != 0 || fsync(fileno(w->f)) != 0)) {
+        w->failed = true;
+        mmx_fail(&w->err, MMX_ERR_IO, "%s: flush failed: %s", w->tmp_path, strerror(errno));
+    }
+    if (!w->failed) {
+        fclose(w->f);
+        w->f = NULL;
+        if (rename(w->tmp_path, w->path) != 0) {
+            w->failed = true;
+            mmx_fail(&w->err, MMX_ERR_IO, "cannot rename %s to %s: %s", w->tmp_path, w->path, strerror(errno));
+        } else {
+            free(w->tmp_path);
+            w->tmp_path = NULL; /* nothing left to remove */
+        }
+    }
+    if (w->failed) {
+        if (err) *err = w->err;
+        return w->err.status;
+    }
+    return MMX_OK;
+}
+
+void mmx_gguf_writer_free(mmx_gguf_writer *w) {
+    if (!w) return;
+    if (w->f) fclose(w->f);
+    if (w->tmp_path) remove(w->tmp_path);
+    for (size_t i = 0; i < w->n_tensors; i++) free(w->tensors[i].name);
+    free(w->tensors);
+    free(w->kv);
+    free(w->path);
+    free(w->tmp_path);
+    free(w);
+}
+
+const mmx_error *mmx_gguf_writer_error(const mmx_gguf_writer *w) { return &w->err; }

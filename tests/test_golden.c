@@ -133,3 +133,40 @@ TEST(golden_reference_kernels_single_thread) {
     CHECKF(d <= GOLDEN_ABS_TOL, "reference kernels: max |delta| %.3g", d);
     golden_free(&g);
 }
+
+/* Several sequences over one model, evaluated interleaved, give each the logits it gets alone. */
+TEST(sequences_interleaved_are_independent) {
+    golden g;
+    REQUIRE(golden_load(G "tiny-bf16/logits-80.f32", &g));
+    mmx_model *m = NULL;
+    mmx_error err;
+    REQUIRE(mmx_model_load(G "tiny-bf16", NULL, &m, &err) == MMX_OK);
+    mmx_seq_params sp = {g.T, 16};
+    mmx_seq *a, *b;
+    REQUIRE(mmx_seq_create(m, &sp, &a, &err) == MMX_OK && mmx_seq_create(m, &sp, &b, &err) == MMX_OK);
+    float *la = malloc(g.T * g.V * sizeof(float)), *lb = malloc(g.T * g.V * sizeof(float));
+    /* b sees the tokens reversed, in steps of 3, between a's steps of 7 */
+    int32_t *rev = malloc(g.T * sizeof *rev);
+    for (size_t i = 0; i < g.T; i++) rev[i] = g.tokens[g.T - 1 - i];
+    size_t ia = 0, ib = 0;
+    while (ia < g.T || ib < g.T) {
+        if (ia < g.T) {
+            size_t n = g.T - ia < 7 ? g.T - ia : 7;
+            CHECK(mmx_seq_eval(a, g.tokens + ia, n, MMX_LOGITS_ALL, la + ia * g.V, &err) == MMX_OK);
+            ia += n;
+        }
+        if (ib < g.T) {
+            size_t n = g.T - ib < 3 ? g.T - ib : 3;
+            CHECK(mmx_seq_eval(b, rev + ib, n, MMX_LOGITS_ALL, lb + ib * g.V, &err) == MMX_OK);
+            ib += n;
+        }
+    }
+    double d = 0;
+    for (size_t i = 0; i < g.T * g.V; i++) d = fmax(d, fabs((double)la[i] - g.logits[i]));
+    CHECKF(d <= GOLDEN_ABS_TOL, "interleaved sequence: max |delta| %.3g", d);
+    free(la), free(lb), free(rev);
+    mmx_seq_free(a);
+    mmx_seq_free(b);
+    mmx_model_free(m);
+    golden_free(&g);
+}
