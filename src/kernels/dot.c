@@ -1,5 +1,6 @@
 /* Dot products and row dequantisation: scalar references and dispatch. */
 #include "kernels.h"
+#include "../quant.h"
 #include "../util.h"
 
 float mmx_dot_ref(const float *a, const float *b, size_t n) {
@@ -22,27 +23,7 @@ mmx_dot_fn mmx_kernel_dot(bool reference) {
     }
 }
 
-void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n) {
-    const uint8_t *p = src;
-    switch (type) {
-    case MMX_TYPE_F32: memcpy(dst, src, n * sizeof(float)); return;
-    case MMX_TYPE_F16:
-        for (size_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, p + 2 * i, 2);
-            dst[i] = mmx_f16_to_f32(h);
-        }
-        return;
-    case MMX_TYPE_BF16:
-        for (size_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, p + 2 * i, 2);
-            dst[i] = mmx_bf16_to_f32(h);
-        }
-        return;
-    default: MMX_ASSERT(!"quantized rows: not wired yet");
-    }
-}
+void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n) { mmx_dequantize_row(type, src, dst, n); }
 
 size_t mmx_kernel_scratch_floats(size_t max_cols, size_t n_batch) {
     (void)n_batch;
