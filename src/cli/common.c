@@ -117,3 +117,94 @@ char *cli_read_stdin(size_t *len) {
     *len = n;
     return buf;
 }
+
+#include "gguf.h"
+#include <jansson.h>
+#include <sys/stat.h>
+
+int cli_write_gguf_tokenizer(struct mmx_gguf_writer *w, const char *dir, size_t n_vocab) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    struct stat sb;
+    if (stat(path, &sb) != 0) return 0;
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root) {
+        fprintf(stderr, "mmx quantize: %s: bad JSON: %s\n", path, jerr.text);
+        return -1;
+    }
+    json_t *vocab = json_object_get(json_object_get(root, "model"), "vocab");
+    json_t *merges = json_object_get(json_object_get(root, "model"), "merges");
+    json_t *added = json_object_get(root, "added_tokens");
+    const char **toks = calloc(n_vocab, sizeof *toks);
+    int64_t *types = calloc(n_vocab, sizeof *types);
+    char *pads = calloc(n_vocab, 32);
+    int rc = -1;
+    if (!toks || !types || !pads || !json_is_object(vocab) || !json_is_array(merges)) {
+        fprintf(stderr, "mmx quantize: %s: not a BPE tokenizer.json\n", path);
+        goto done;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(vocab, k, v) {
+        json_int_t id = json_integer_value(v);
+        if (id < 0 || (size_t)id >= n_vocab) {
+            fprintf(stderr, "mmx quantize: %s: token id %lld does not fit the vocabulary of %zu\n", path, (long long)id,
+                    n_vocab);
+            goto done;
+        }
+        toks[id] = k;
+        types[id] = 1;
+    }
+    size_t i;
+    json_array_foreach(added, i, v) {
+        json_int_t id = json_integer_value(json_object_get(v, "id"));
+        if (id < 0 || (size_t)id >= n_vocab) continue;
+        toks[id] = json_string_value(json_object_get(v, "content"));
+        types[id] = 3;
+    }
+    for (size_t j = 0; j < n_vocab; j++)
+        if (!toks[j]) {
+            snprintf(pads + 32 * j, 32, "[PAD%zu]", j);
+            toks[j] = pads + 32 * j;
+            types[j] = 5; /* unused */
+        }
+    size_t nm = json_array_size(merges);
+    const char **ms = calloc(nm ? nm : 1, sizeof *ms);
+    char **owned = calloc(nm ? nm : 1, sizeof *owned);
+    json_array_foreach(merges, i, v) {
+        if (json_is_string(v)) {
+            ms[i] = json_string_value(v);
+        } else { /* ["a", "b"] pair form */
+            const char *a = json_string_value(json_array_get(v, 0)), *b = json_string_value(json_array_get(v, 1));
+            size_t n = strlen(a ? a : "") + strlen(b ? b : "") + 2;
+            owned[i] = malloc(n);
+            snprintf(owned[i], n, "%s %s", a ? a : "", b ? b : "");
+            ms[i] = owned[i];
+        }
+    }
+    mmx_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2", 4);
+    mmx_gguf_writer_set_str(w, "tokenizer.ggml.pre", "minimax-m2", 10);
+    mmx_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, NULL, n_vocab);
+    mmx_gguf_writer_set_arr_int(w, "tokenizer.ggml.token_type", MMX_GGUF_I32, types, n_vocab);
+    mmx_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", ms, NULL, nm);
+    json_t *eos = NULL;
+    json_array_foreach(added, i, v) if (!strcmp(json_string_value(json_object_get(v, "content")) ? json_string_value(json_object_get(v, "content")) : "", "<end_of_sentence>")) eos = v;
+    if (eos) mmx_gguf_writer_set_int(w, "tokenizer.ggml.eos_token_id", MMX_GGUF_U32, json_integer_value(json_object_get(eos, "id")));
+    mmx_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", false);
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    json_t *tc = json_load_file(path, 0, NULL);
+    json_t *tmpl = json_object_get(tc, "chat_template");
+    if (json_is_string(tmpl)) mmx_gguf_writer_set_str(w, "tokenizer.chat_template", json_string_value(tmpl), json_string_length(tmpl));
+    json_decref(tc);
+    for (size_t j = 0; j < nm; j++) free(owned[j]);
+    free(owned);
+    free(ms);
+    rc = 1;
+done:
+    free(toks);
+    free(types);
+    free(pads);
+    json_decref(root);
+    return rc;
+}
