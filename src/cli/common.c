@@ -126,7 +126,46 @@ int cli_write_gguf_tokenizer(struct mmx_gguf_writer *w, const char *dir, size_t 
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     struct stat sb;
-    if (stat(path, &sb) != 0) return 0;
+    if (stat(path, &sb) != 0) {
+        /* no tokenizer: a placeholder byte-level vocabulary (256 byte tokens, the rest unused), so
+         * that tools which require a tokenizer, such as llama.cpp, can load the file */
+        if (n_vocab < 256) return 0;
+        const char **toks = calloc(n_vocab, sizeof *toks);
+        int64_t *types = calloc(n_vocab, sizeof *types);
+        char *names = calloc(n_vocab, 32);
+        if (!toks || !types || !names) {
+            free(toks), free(types), free(names);
+            fprintf(stderr, "mmx quantize: out of memory\n");
+            return -1;
+        }
+        for (size_t j = 0; j < n_vocab; j++) {
+            char *nm = names + 32 * j;
+            if (j < 256) {
+                /* GPT-2 byte-to-unicode code point of byte j, UTF-8 encoded */
+                unsigned cp = (unsigned)j;
+                if (!((j >= 33 && j <= 126) || (j >= 161 && j <= 172) || (j >= 174 && j <= 255))) {
+                    unsigned k = 0;
+                    for (unsigned x = 0; x < j; x++)
+                        if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174 && x <= 255))) k++;
+                    cp = 256 + k;
+                }
+                if (cp < 0x80) nm[0] = (char)cp;
+                else nm[0] = (char)(0xc0 | (cp >> 6)), nm[1] = (char)(0x80 | (cp & 0x3f));
+                types[j] = 1;
+            } else {
+                snprintf(nm, 32, "[PAD%zu]", j);
+                types[j] = 5;
+            }
+            toks[j] = nm;
+        }
+        mmx_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2", 4);
+        mmx_gguf_writer_set_str(w, "tokenizer.ggml.pre", "minimax-m2", 10);
+        mmx_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, NULL, n_vocab);
+        mmx_gguf_writer_set_arr_int(w, "tokenizer.ggml.token_type", MMX_GGUF_I32, types, n_vocab);
+        mmx_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", NULL, NULL, 0);
+        free(toks), free(types), free(names);
+        return 1;
+    }
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
     if (!root) {

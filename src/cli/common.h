@@ -30,7 +30,8 @@ char *cli_read_stdin(size_t *len);
 struct mmx_gguf_writer;
 /* Writes tokenizer.ggml.* (gpt2 BPE, pre "minimax-m2", tokens, types, merges, eos, chat template)
  * from model_dir/tokenizer.json when it exists and its size matches n_vocab (padded with [PADi]
- * entries up to n_vocab).  Returns 1 written, 0 nothing to write, -1 after printing an error. */
+ * entries up to n_vocab), else a placeholder byte-level vocabulary so that llama.cpp can load the
+ * file.  Returns 1 written, 0 nothing to write, -1 after printing an error. */
 int cli_write_gguf_tokenizer(struct mmx_gguf_writer *w, const char *model_dir, size_t n_vocab);
 
 #endif
