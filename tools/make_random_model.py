@@ -65,13 +65,14 @@ def main():
     al = [float(x) for x in a.alphas.split(",")]
     be = [float(x) for x in a.betas.split(",")]
 
+    # float32 draws keep multi-GB benchmark models within memory
     def mat(rows, cols, gain=1.0):
-        return rng.standard_normal((rows, cols)) * (gain / np.sqrt(cols))
+        return rng.standard_normal((rows, cols), dtype=np.float32) * np.float32(gain / np.sqrt(cols))
 
     def norm(n):
-        return 1.0 + 0.1 * rng.standard_normal(n)
+        return np.float32(1.0) + np.float32(0.1) * rng.standard_normal(n, dtype=np.float32)
 
-    W = {"model.embed_tokens.weight": rng.standard_normal((V, H))}
+    W = {"model.embed_tokens.weight": rng.standard_normal((V, H), dtype=np.float32)}
     for l in range(L):
         p = f"model.layers.{l}."
         W[p + "input_layernorm.weight"] = norm(H)

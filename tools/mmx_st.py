@@ -42,26 +42,28 @@ def read(path):
     return out
 
 
+def _raw(a, dtype):
+    if dtype == "F32":
+        return np.asarray(a).astype("<f4").tobytes()
+    if dtype == "F16":
+        return np.asarray(a).astype("<f2").tobytes()
+    if dtype == "BF16":
+        return f32_to_bf16(np.asarray(a, dtype=np.float32)).astype("<u2").tobytes()
+    raise ValueError(dtype)
+
+
 def write(path, tensors, dtype):
-    """Writes {name: float ndarray} as dtype 'F32' | 'F16' | 'BF16' (1-D tensors too)."""
-    header, blobs, off = {}, [], 0
+    """Writes {name: float ndarray} as dtype 'F32' | 'F16' | 'BF16' (1-D tensors too), streaming."""
+    size = {"F32": 4, "F16": 2, "BF16": 2}[dtype]
+    header, off = {}, 0
     for name, a in tensors.items():
-        a = np.asarray(a, dtype=np.float64)
-        if dtype == "F32":
-            raw = a.astype("<f4").tobytes()
-        elif dtype == "F16":
-            raw = a.astype("<f2").tobytes()
-        elif dtype == "BF16":
-            raw = f32_to_bf16(a.astype(np.float32)).astype("<u2").tobytes()
-        else:
-            raise ValueError(dtype)
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
+        n = int(np.prod(a.shape)) * size
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + n]}
+        off += n
     h = json.dumps(header, separators=(",", ":")).encode()
     h += b" " * ((8 - len(h) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)))
         f.write(h)
-        for b in blobs:
-            f.write(b)
+        for a in tensors.values():
+            f.write(_raw(a, dtype))

@@ -25,13 +25,3 @@ mmx_dot_fn mmx_kernel_dot(bool reference) {
 
 void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n) { mmx_dequantize_row(type, src, dst, n); }
 
-size_t mmx_kernel_scratch_floats(size_t max_cols, size_t n_batch) {
-    (void)n_batch;
-    return max_cols;
-}
-
-bool mmx_kernel_matmul(struct mmx_exec *ex, const struct mmx_matrix *W, const float *X, size_t T, size_t ldx,
-                       float *Y, size_t ldy) {
-    (void)ex; (void)W; (void)X; (void)T; (void)ldx; (void)Y; (void)ldy;
-    return false;
-}
