@@ -70,9 +70,148 @@ void mmx_dequant_row_avx512(mmx_type type, const void *src, float *dst, size_t n
     }
 }
 
+/* Single-token dots with four independent accumulators, so FMA latency does not serialise the
+ * stream (decode is bandwidth-bound only if the core keeps up with the bytes). */
+static float dot1_q8_0(const uint8_t *p, const float *x, size_t cols) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    size_t b = 0, nb = cols / 32;
+    for (; b + 2 <= nb; b += 2, p += 68) {
+        _mm_prefetch((const char *)p + 512, _MM_HINT_T0);
+        const __m512 d0 = _mm512_set1_ps(f16(p)), d1 = _mm512_set1_ps(f16(p + 34));
+        a0 = _mm512_fmadd_ps(_mm512_mul_ps(i8x16(p + 2), d0), _mm512_loadu_ps(x + 32 * b), a0);
+        a1 = _mm512_fmadd_ps(_mm512_mul_ps(i8x16(p + 18), d0), _mm512_loadu_ps(x + 32 * b + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_mul_ps(i8x16(p + 36), d1), _mm512_loadu_ps(x + 32 * b + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_mul_ps(i8x16(p + 52), d1), _mm512_loadu_ps(x + 32 * b + 48), a3);
+    }
+    for (; b < nb; b++, p += 34) {
+        const __m512 d0 = _mm512_set1_ps(f16(p));
+        a0 = _mm512_fmadd_ps(_mm512_mul_ps(i8x16(p + 2), d0), _mm512_loadu_ps(x + 32 * b), a0);
+        a1 = _mm512_fmadd_ps(_mm512_mul_ps(i8x16(p + 18), d0), _mm512_loadu_ps(x + 32 * b + 16), a1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+static float dot1_bf16(const uint8_t *p, const float *x, size_t cols) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 64 <= cols; i += 64) {
+        _mm_prefetch((const char *)(p + 2 * i) + 1024, _MM_HINT_T0);
+        a0 = _mm512_fmadd_ps(bf16x16(p + 2 * i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(bf16x16(p + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
+        a2 = _mm512_fmadd_ps(bf16x16(p + 2 * i + 64), _mm512_loadu_ps(x + i + 32), a2);
+        a3 = _mm512_fmadd_ps(bf16x16(p + 2 * i + 96), _mm512_loadu_ps(x + i + 48), a3);
+    }
+    for (; i < cols; i += 16) a0 = _mm512_fmadd_ps(bf16x16(p + 2 * i), _mm512_loadu_ps(x + i), a0);
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+static float dot1_q4_k(const uint8_t *p, const float *x, size_t cols) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t b = 0; b < cols / 256; b++, p += 144) {
+        _mm_prefetch((const char *)p + 576, _MM_HINT_T0);
+        const float d = f16(p), dmin = f16(p + 2);
+        const uint8_t *q = p + 16;
+        for (int j = 0; j < 4; j++, q += 32) {
+            uint8_t sc, m;
+            scale_min_k4(2 * j, p + 4, &sc, &m);
+            const __m512 d1 = _mm512_set1_ps(d * sc), m1 = _mm512_set1_ps(dmin * m);
+            scale_min_k4(2 * j + 1, p + 4, &sc, &m);
+            const __m512 d2 = _mm512_set1_ps(d * sc), m2 = _mm512_set1_ps(dmin * m);
+            const float *xb = x + 256 * b + 64 * (size_t)j;
+            const __m128i q0 = _mm_loadu_si128((const __m128i *)q), q1 = _mm_loadu_si128((const __m128i *)(q + 16));
+            a0 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_mul_ps(d1, lo4x16(q0)), m1), _mm512_loadu_ps(xb), a0);
+            a1 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_mul_ps(d1, lo4x16(q1)), m1), _mm512_loadu_ps(xb + 16), a1);
+            a2 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_mul_ps(d2, hi4x16(q0)), m2), _mm512_loadu_ps(xb + 32), a2);
+            a3 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_mul_ps(d2, hi4x16(q1)), m2), _mm512_loadu_ps(xb + 48), a3);
+        }
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+static float dot1_q5_k(const uint8_t *p, const float *x, size_t cols) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const __m512i sixteen = _mm512_set1_epi32(16);
+    for (size_t b = 0; b < cols / 256; b++, p += 176) {
+        _mm_prefetch((const char *)p + 704, _MM_HINT_T0);
+        const float d = f16(p), dmin = f16(p + 2);
+        const uint8_t *qh = p + 16, *ql = p + 48;
+        const __m512i h0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)qh));
+        const __m512i h1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qh + 16)));
+        for (int j = 0; j < 4; j++, ql += 32) {
+            uint8_t sc, m;
+            scale_min_k4(2 * j, p + 4, &sc, &m);
+            const __m512 d1 = _mm512_set1_ps(d * sc), m1 = _mm512_set1_ps(dmin * m);
+            scale_min_k4(2 * j + 1, p + 4, &sc, &m);
+            const __m512 d2 = _mm512_set1_ps(d * sc), m2 = _mm512_set1_ps(dmin * m);
+            const __m512i u1 = _mm512_set1_epi32(1 << (2 * j)), u2 = _mm512_set1_epi32(2 << (2 * j));
+            const __m512i l0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)ql));
+            const __m512i l1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(ql + 16)));
+            const __m512i mask15 = _mm512_set1_epi32(15);
+            __m512i q0 = _mm512_mask_add_epi32(_mm512_and_si512(l0, mask15), _mm512_test_epi32_mask(h0, u1),
+                                               _mm512_and_si512(l0, mask15), sixteen);
+            __m512i q1 = _mm512_mask_add_epi32(_mm512_and_si512(l1, mask15), _mm512_test_epi32_mask(h1, u1),
+                                               _mm512_and_si512(l1, mask15), sixteen);
+            __m512i q2 = _mm512_mask_add_epi32(_mm512_srli_epi32(l0, 4), _mm512_test_epi32_mask(h0, u2),
+                                               _mm512_srli_epi32(l0, 4), sixteen);
+            __m512i q3 = _mm512_mask_add_epi32(_mm512_srli_epi32(l1, 4), _mm512_test_epi32_mask(h1, u2),
+                                               _mm512_srli_epi32(l1, 4), sixteen);
+            const float *xb = x + 256 * b + 64 * (size_t)j;
+            a0 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(q0)), m1), _mm512_loadu_ps(xb), a0);
+            a1 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(q1)), m1), _mm512_loadu_ps(xb + 16), a1);
+            a2 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_mul_ps(d2, _mm512_cvtepi32_ps(q2)), m2), _mm512_loadu_ps(xb + 32), a2);
+            a3 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_mul_ps(d2, _mm512_cvtepi32_ps(q3)), m2), _mm512_loadu_ps(xb + 48), a3);
+        }
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+static float dot1_q6_k(const uint8_t *p, const float *x, size_t cols) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const __m512i m15 = _mm512_set1_epi32(15), m3 = _mm512_set1_epi32(3), off = _mm512_set1_epi32(32);
+    for (size_t b = 0; b < cols / 256; b++, p += 210) {
+        _mm_prefetch((const char *)p + 840, _MM_HINT_T0);
+        const float d = f16(p + 208);
+        const uint8_t *ql = p, *qh = p + 128;
+        const int8_t *sc = (const int8_t *)(p + 192);
+        for (int n = 0; n < 2; n++, ql += 64, qh += 32, sc += 8)
+            for (int g = 0; g < 2; g++) {
+                const __m512i L0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(ql + 16 * g)));
+                const __m512i L1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(ql + 32 + 16 * g)));
+                const __m512i H = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qh + 16 * g)));
+                const __m512i q1 = _mm512_sub_epi32(
+                    _mm512_or_si512(_mm512_and_si512(L0, m15), _mm512_slli_epi32(_mm512_and_si512(H, m3), 4)), off);
+                const __m512i q2 = _mm512_sub_epi32(
+                    _mm512_or_si512(_mm512_and_si512(L1, m15),
+                                    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(H, 2), m3), 4)), off);
+                const __m512i q3 = _mm512_sub_epi32(
+                    _mm512_or_si512(_mm512_srli_epi32(L0, 4),
+                                    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(H, 4), m3), 4)), off);
+                const __m512i q4 = _mm512_sub_epi32(
+                    _mm512_or_si512(_mm512_srli_epi32(L1, 4),
+                                    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(H, 6), m3), 4)), off);
+                const float *xb = x + 256 * b + 128 * (size_t)n + 16 * (size_t)g;
+                a0 = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d * sc[g]), _mm512_cvtepi32_ps(q1)), _mm512_loadu_ps(xb), a0);
+                a1 = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d * sc[g + 2]), _mm512_cvtepi32_ps(q2)), _mm512_loadu_ps(xb + 32), a1);
+                a2 = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d * sc[g + 4]), _mm512_cvtepi32_ps(q3)), _mm512_loadu_ps(xb + 64), a2);
+                a3 = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d * sc[g + 6]), _mm512_cvtepi32_ps(q4)), _mm512_loadu_ps(xb + 96), a3);
+            }
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
 /* Dot of one row with up to 4 tokens. */
 bool mmx_gemv_row_avx512(mmx_type type, const void *row, size_t cols, const float *X, size_t T, size_t ldx,
                          float *out) {
+    if (T == 1) {
+        switch (type) {
+        case MMX_TYPE_Q8_0: out[0] = dot1_q8_0(row, X, cols); return true;
+        case MMX_TYPE_BF16: out[0] = dot1_bf16(row, X, cols); return true;
+        case MMX_TYPE_Q4_K: out[0] = dot1_q4_k(row, X, cols); return true;
+        case MMX_TYPE_Q5_K: out[0] = dot1_q5_k(row, X, cols); return true;
+        case MMX_TYPE_Q6_K: out[0] = dot1_q6_k(row, X, cols); return true;
+        default: break;
+        }
+    }
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     const uint8_t *p = row;
 #define FMA_ALL(w, off)                                                                             \
