@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Side-by-side speed and quality of mmx and llama.cpp on the same GGUF files.
+#
+#   tools/bench_compare.sh LLAMA_BUILD_DIR REFERENCE.gguf MODEL.gguf [MODEL.gguf ...]
+#
+# LLAMA_BUILD_DIR: a llama.cpp CMake build directory (with bin/llama-bench), built outside this
+# repository.  REFERENCE.gguf: the unquantized model (BF16/F32) whose mmx logits (fp32 activations)
+# are the quality reference.  For each MODEL: llama-bench and mmx bench, 2 threads, pp512, pp4096,
+# tg128, median of REPS (default 5) repetitions; then mean KL divergence of each engine's logits on
+# that file from the reference, over 256 positions of seeded random tokens.
+# Environment: REPS, THREADS, LLAMA_FLAGS (extra llama-bench flags), OUT (result directory).
+set -euo pipefail
+LB=${1:?llama.cpp build dir}; REF=${2:?reference gguf}; shift 2
+REPS=${REPS:-5}; THREADS=${THREADS:-2}; OUT=${OUT:-/tmp/mmx-bench-compare}
+here=$(cd "$(dirname "$0")/.." && pwd); MMX=$here/build/mmx
+mkdir -p "$OUT"
+dumper=$OUT/llama_dump_logits
+if [ ! -x "$dumper" ]; then
+    cc -O2 -I"$LB/../include" -I"$LB/../ggml/include" "$here/tools/llama_dump_logits.c" -L"$LB/bin" -lllama -lggml \
+       -lggml-base -Wl,-rpath,"$LB/bin" -o "$dumper"
+fi
+vocab=$("$MMX" info -m "$REF" | awk '/^vocabulary/{print $2}')
+tokens=$(/usr/bin/python3 -c "import random; r=random.Random(1234); print(','.join(str(r.randrange($vocab)) for _ in range(256)))")
+"$MMX" logits -m "$REF" --tokens "$tokens" --out "$OUT/ref.f32" > /dev/null
+echo "# $(date -u) $(nproc) cores; mmx $(git -C "$here" rev-parse --short HEAD); llama.cpp $LB"
+echo "| model | engine | pp512 t/s | pp4096 t/s | tg128 t/s | tg roofline | mean KL vs reference |"
+echo "|---|---|---|---|---|---|---|"
+for m in "$@"; do
+    name=$(basename "$m" .gguf)
+    lj=$("$LB/bin/llama-bench" -m "$m" -p 512,4096 -n 128 -t "$THREADS" -r "$REPS" ${LLAMA_FLAGS:-} -o json 2>/dev/null)
+    lpp512=$(echo "$lj" | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print([round(x['avg_ts'],1) for x in d if x['n_prompt']==512][0])")
+    lpp4096=$(echo "$lj" | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print([round(x['avg_ts'],1) for x in d if x['n_prompt']==4096][0])")
+    ltg=$(echo "$lj" | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print([round(x['avg_ts'],1) for x in d if x['n_gen']==128][0])")
+    mj=$("$MMX" bench -m "$m" -p 512,4096 -n 128 -t "$THREADS" -r "$REPS" --json)
+    mpp512=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(json.loads(l)['tokens_per_s'],1) for l in sys.stdin if json.loads(l)['test']=='pp512'][0])")
+    mpp4096=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(json.loads(l)['tokens_per_s'],1) for l in sys.stdin if json.loads(l)['test']=='pp4096'][0])")
+    mtg=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(json.loads(l)['tokens_per_s'],1) for l in sys.stdin if json.loads(l)['test']=='tg128'][0])")
+    mroof=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(100*json.loads(l)['roofline_fraction'],1) for l in sys.stdin if json.loads(l)['test']=='tg128'][0])")
+    "$MMX" logits -m "$m" --tokens "$tokens" --out "$OUT/$name.mmx.f32" > /dev/null
+    "$dumper" "$m" "$tokens" "$OUT/$name.llama.f32" ${LLAMA_DUMP_FLAGS:-} 2>/dev/null
+    mkl=$(/usr/bin/python3 "$here/tools/kl.py" "$OUT/ref.f32" "$OUT/$name.mmx.f32" "$vocab")
+    lkl=$(/usr/bin/python3 "$here/tools/kl.py" "$OUT/ref.f32" "$OUT/$name.llama.f32" "$vocab")
+    echo "| $name | llama.cpp | $lpp512 | $lpp4096 | $ltg | | ${lkl#mean KL } |"
+    echo "| $name | mmx | $mpp512 | $mpp4096 | $mtg | $mroof% | ${mkl#mean KL } |"
+done
