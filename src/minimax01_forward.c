@@ -41,7 +41,6 @@ void mmx_minimax01_slopes(const mmx_config *c, double *slopes) {
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static inline float silu(float x) { return x / (1.0f + expf(-x)); }
 static inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* h = alpha * r + beta * f, for T rows of n values (SPEC §3) */
@@ -60,14 +59,14 @@ static void lightning_layer(mmx_seq *s, size_t l, size_t T) {
     const size_t H = c->n_embd, nH = c->n_heads, d = c->head_dim, D = nH * d;
     /* z = SiLU(W_qkv u): [T, 3D], per-head interleaved q|k|v (SPEC §4.1) */
     mmx_op_matmul(&s->exec, &w->qkv, ws->u, T, H, ws->big, 3 * D);
-    for (size_t i = 0; i < T * 3 * D; i++) ws->big[i] = silu(ws->big[i]);
+    mmx_op_unary(&s->exec, MMX_UNARY_SILU, ws->big, NULL, T * 3 * D);
     float *state = s->lstate + s->slot[l] * nH * d * d;
     size_t block = T == 1 ? 1 : m->params.lightning_block;
     mmx_op_lightning(&s->exec, ws->big, 3 * D, T, nH, d, s->slopes + l * nH, state, block, ws->y, D);
     /* y = RMSNorm over all D values (eps 1e-6), gated by sigmoid(W_gate u) (SPEC §4.5) */
     mmx_op_rmsnorm(&s->exec, ws->y, D, w->la_norm, D, T, c->lightning_norm_eps, ws->y, D);
     mmx_op_matmul(&s->exec, &w->gate, ws->u, T, H, ws->g, D);
-    for (size_t i = 0; i < T * D; i++) ws->y[i] *= sigmoid(ws->g[i]);
+    mmx_op_unary(&s->exec, MMX_UNARY_SIGMOID_GATE, ws->y, ws->g, T * D);
     mmx_op_matmul(&s->exec, &w->out, ws->y, T, D, ws->a, H);
 }
 
@@ -149,7 +148,7 @@ static void moe_layer(mmx_seq *s, size_t l, size_t T, float *out) {
         for (size_t i = 0; i < n; i++) memcpy(ws->xe + i * H, v + (size_t)ws->e_tok[i] * H, H * sizeof(float));
         mmx_op_matmul(&s->exec, &w->w1[e], ws->xe, n, H, ws->h1, I);
         mmx_op_matmul(&s->exec, &w->w3[e], ws->xe, n, H, ws->h3, I);
-        for (size_t i = 0; i < n * I; i++) ws->h1[i] = silu(ws->h1[i]) * ws->h3[i];
+        mmx_op_unary(&s->exec, MMX_UNARY_SWIGLU, ws->h1, ws->h3, n * I);
         mmx_op_matmul(&s->exec, &w->w2[e], ws->h1, n, I, ws->oe, H);
         for (size_t i = 0; i < n; i++) {
             float *o = out + (size_t)ws->e_tok[i] * H;
@@ -164,7 +163,7 @@ static void moe_layer(mmx_seq *s, size_t l, size_t T, float *out) {
         mmx_op_matmul(&s->exec, &w->sh_coef, v, T, H, ws->coef, 1);
         mmx_op_matmul(&s->exec, &w->sh_gate, v, T, H, ws->h1, Is);
         mmx_op_matmul(&s->exec, &w->sh_up, v, T, H, ws->h3, Is);
-        for (size_t i = 0; i < T * Is; i++) ws->h1[i] = silu(ws->h1[i]) * ws->h3[i];
+        mmx_op_unary(&s->exec, MMX_UNARY_SWIGLU, ws->h1, ws->h3, T * Is);
         mmx_op_matmul(&s->exec, &w->sh_down, ws->h1, T, Is, ws->oe, H);
         for (size_t t = 0; t < T; t++) {
             const float cf = sigmoid(ws->coef[t]);

@@ -54,17 +54,69 @@ void mmx_op_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t T, 
 
 /* ---- RMSNorm (SPEC §3) ------------------------------------------------------------------------ */
 
+typedef struct {
+    const float *x;
+    size_t ldx;
+    const float *g;
+    size_t n, T;
+    double eps;
+    float *out;
+    size_t ldo;
+} rmsnorm_job;
+
+static void rmsnorm_worker(void *arg, int ith, int nth) {
+    rmsnorm_job *j = arg;
+    size_t t0, t1;
+    mmx_split_range(j->T, ith, nth, &t0, &t1);
+    for (size_t t = t0; t < t1; t++) {
+        const float *xt = j->x + t * j->ldx;
+        float *ot = j->out + t * j->ldo;
+        double ss = 0;
+        for (size_t i = 0; i < j->n; i++) ss += (double)xt[i] * xt[i];
+        const float scale = (float)(1.0 / sqrt(ss / (double)j->n + j->eps));
+        for (size_t i = 0; i < j->n; i++) ot[i] = j->g[i] * (xt[i] * scale);
+    }
+}
+
 void mmx_op_rmsnorm(mmx_exec *ex, const float *x, size_t ldx, const float *g, size_t n, size_t T, double eps,
                     float *out, size_t ldo) {
-    (void)ex;
-    for (size_t t = 0; t < T; t++) {
-        const float *xt = x + t * ldx;
-        float *ot = out + t * ldo;
-        double ss = 0;
-        for (size_t i = 0; i < n; i++) ss += (double)xt[i] * xt[i];
-        float scale = (float)(1.0 / sqrt(ss / (double)n + eps));
-        for (size_t i = 0; i < n; i++) ot[i] = g[i] * (xt[i] * scale);
+    rmsnorm_job j = {x, ldx, g, n, T, eps, out, ldo};
+    if (T == 1) rmsnorm_worker(&j, 0, 1); /* one row: not worth waking the pool */
+    else mmx_pool_run(ex->pool, rmsnorm_worker, &j);
+}
+
+/* ---- elementwise activations, split over the pool ----------------------------------------------- */
+
+typedef struct {
+    mmx_unary kind;
+    float *a;
+    const float *b;
+    size_t n;
+} unary_job;
+
+static void unary_worker(void *arg, int ith, int nth) {
+    unary_job *j = arg;
+    size_t i0, i1;
+    mmx_split_range(j->n, ith, nth, &i0, &i1);
+    float *a = j->a;
+    const float *b = j->b;
+    switch (j->kind) {
+    case MMX_UNARY_SILU:
+        for (size_t i = i0; i < i1; i++) a[i] = a[i] / (1.0f + expf(-a[i]));
+        break;
+    case MMX_UNARY_SWIGLU: /* a = silu(a) * b */
+        for (size_t i = i0; i < i1; i++) a[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
+        break;
+    case MMX_UNARY_SIGMOID_GATE: /* a = a * sigmoid(b) */
+        for (size_t i = i0; i < i1; i++) a[i] *= 1.0f / (1.0f + expf(-b[i]));
+        break;
     }
+}
+
+void mmx_op_unary(mmx_exec *ex, mmx_unary kind, float *a, const float *b, size_t n) {
+    unary_job j = {kind, a, b, n};
+    if (n < 4096) unary_worker(&j, 0, 1);
+    else mmx_pool_run(ex->pool, unary_worker, &j);
 }
 
 /* ---- lightning attention (SPEC §4.3, §4.4) ------------------------------------------------------ */
@@ -134,19 +186,17 @@ static void attention_worker(void *arg, int ith, int nth) {
     attn_job *j = arg;
     const size_t d = j->d, ldkv = j->n_kv * d, group = j->n_heads / j->n_kv;
     const float scale = (float)(1.0 / sqrt((double)d));
+    const mmx_dot_fn dot = mmx_kernel_dot(j->ex->reference);
+    const mmx_axpy_fn axpy = mmx_kernel_axpy(j->ex->reference);
     float *scores = j->ex->thread_scratch[ith];
-    size_t w0, w1;
-    mmx_split_range(j->T * j->n_heads, ith, nth, &w0, &w1);
-    for (size_t w = w0; w < w1; w++) {
+    /* work items are (token, head); later tokens see more keys, so interleave them across threads */
+    for (size_t w = (size_t)ith; w < j->T * j->n_heads; w += (size_t)nth) {
         const size_t t = w / j->n_heads, h = w % j->n_heads, g = h / group;
         const size_t n_keys = j->pos0 + t + 1; /* causal: positions 0..pos0+t */
         const float *q = j->q + t * j->ldq + h * d;
         float mx = -INFINITY;
         for (size_t s = 0; s < n_keys; s++) {
-            const float *k = j->kc + s * ldkv + g * d;
-            float acc = 0;
-            for (size_t c = 0; c < d; c++) acc += q[c] * k[c];
-            scores[s] = acc * scale;
+            scores[s] = dot(q, j->kc + s * ldkv + g * d, d) * scale;
             if (scores[s] > mx) mx = scores[s];
         }
         double sum = 0;
@@ -157,11 +207,7 @@ static void attention_worker(void *arg, int ith, int nth) {
         const float inv = (float)(1.0 / sum);
         float *o = j->out + t * j->ldo + h * d;
         for (size_t c = 0; c < d; c++) o[c] = 0;
-        for (size_t s = 0; s < n_keys; s++) {
-            const float p = scores[s] * inv;
-            const float *v = j->vc + s * ldkv + g * d;
-            for (size_t c = 0; c < d; c++) o[c] += p * v[c];
-        }
+        for (size_t s = 0; s < n_keys; s++) axpy(scores[s] * inv, j->vc + s * ldkv + g * d, o, d);
     }
 }
 

@@ -29,6 +29,11 @@ void mmx_matrix_row_f32(const mmx_matrix *W, size_t r, float *out);
 void mmx_op_rmsnorm(mmx_exec *ex, const float *x, size_t ldx, const float *g, size_t n, size_t T, double eps,
                     float *out, size_t ldo);
 
+/* Elementwise activations over n floats (SPEC §4.1, §4.5, §5.2). */
+typedef enum { MMX_UNARY_SILU, MMX_UNARY_SWIGLU, MMX_UNARY_SIGMOID_GATE } mmx_unary;
+/* SILU: a = silu(a); SWIGLU: a = silu(a) * b; SIGMOID_GATE: a = a * sigmoid(b). */
+void mmx_op_unary(mmx_exec *ex, mmx_unary kind, float *a, const float *b, size_t n);
+
 /* Lightning attention core (SPEC §4.3/§4.4) for T tokens of one layer, all heads.
  * qkv: [T, nH*3d] after SiLU (per-head interleaved q|k|v), rows ld_qkv apart.
  * state: [nH, d, d] fp32, updated in place.  out: [T, nH*d], rows ld_out apart.

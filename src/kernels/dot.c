@@ -9,7 +9,16 @@ float mmx_dot_ref(const float *a, const float *b, size_t n) {
     return acc;
 }
 
+void mmx_axpy_ref(float a, const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+mmx_axpy_fn mmx_kernel_axpy(bool reference) {
+    return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_axpy_avx512 : mmx_axpy_ref;
+}
+
 #if !defined(__x86_64__)
+void mmx_axpy_avx512(float a, const float *x, float *y, size_t n) { mmx_axpy_ref(a, x, y, n); }
 float mmx_dot_avx2(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }
 float mmx_dot_avx512(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }
 #endif

@@ -32,6 +32,12 @@ float mmx_dot_avx2(const float *a, const float *b, size_t n);
 float mmx_dot_avx512(const float *a, const float *b, size_t n);
 mmx_dot_fn mmx_kernel_dot(bool reference);
 
+/* y[i] += a * x[i] */
+typedef void (*mmx_axpy_fn)(float a, const float *x, float *y, size_t n);
+void mmx_axpy_ref(float a, const float *x, float *y, size_t n);
+void mmx_axpy_avx512(float a, const float *x, float *y, size_t n);
+mmx_axpy_fn mmx_kernel_axpy(bool reference);
+
 /* Dequantize one row of n elements of `type` to fp32 (reference; exact for float types). */
 void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
 
