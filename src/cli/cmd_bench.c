@@ -282,7 +282,7 @@ int mmx_cmd_bench(int argc, char **argv) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         tokens[i] = (int32_t)(x % info.n_vocab_valid);
     }
-    double bw = measure_read_bandwidth((size_t)1 << 30, (int)threads, 3);
+    double bw = measure_read_bandwidth((size_t)1 << 30, (int)threads, 7);
     if (!json) {
         printf("model: %s (%s), %.2f GiB weights, %zu threads, ISA via MMX_ISA/MMX_REFERENCE env\n", info.path,
                info.source_format, (double)info.weight_bytes / (1 << 30), threads);
