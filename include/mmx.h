@@ -161,6 +161,203 @@ mmx_status mmx_seq_eval(mmx_seq *seq, const int32_t *tokens, size_t n_tokens, mm
  * step.  Used by tests and `mmx logits --step`; values equal the block path within float rounding. */
 void mmx_seq_set_step_mode(mmx_seq *seq, bool one_token_at_a_time);
 
+
+/* ---------------------------------------------------------------------------------------------
+ * Tokenizer: byte-level BPE of the MiniMax-01 family, with HF `tokenizers` semantics.
+ *
+ * Sources: an HF tokenizer.json (model.vocab, model.merges as "a b" strings or ["a","b"] pairs,
+ * added_tokens, pre_tokenizer Split(regex, Isolated) + ByteLevel, ByteLevel decoder), a model
+ * directory holding one, or a GGUF file's embedded tokenizer (tokenizer.ggml.*; the split regex
+ * follows tokenizer.ggml.pre).  The same vocabulary gives the same ids from either source.
+ *
+ * Encoding: (1) when parse_special is set, added tokens (e.g. "<end_of_sentence>") are found in the
+ * text, leftmost-longest, and emitted as their ids; (2) every other span is split by the
+ * pre-tokenizer regex (PCRE2, UTF + Unicode properties, JIT) into pieces, the matches and the gaps
+ * between them alike; (3) each piece's UTF-8 bytes are merged by BPE rank, lowest rank first, leftmost
+ * among equals.
+ * Invalid UTF-8: before encoding, each maximal invalid subsequence is replaced by U+FFFD (EF BF BD),
+ * as a lossy UTF-8 decoder does; valid text is never changed.  decode(encode(s)) == s for valid s.
+ *
+ * A tokenizer is immutable after loading; encode/decode may run concurrently from many threads.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct mmx_tokenizer mmx_tokenizer;
+
+/* `path`: a tokenizer.json, a directory containing tokenizer.json, or a .gguf file.
+ * Returns MMX_OK, MMX_ERR_IO, MMX_ERR_FORMAT (bad JSON, missing fields, bad regex, merges naming
+ * unknown tokens), MMX_ERR_UNSUPPORTED (not BPE / unknown GGUF pre-tokenizer) or MMX_ERR_NOMEM. */
+mmx_status mmx_tokenizer_load(const char *path, mmx_tokenizer **out, mmx_error *err);
+mmx_status mmx_tokenizer_load_json(const char *path, mmx_tokenizer **out, mmx_error *err);
+void mmx_tokenizer_free(mmx_tokenizer *tok);
+
+/* 1 + the largest token id. */
+size_t mmx_tokenizer_n_vocab(const mmx_tokenizer *tok);
+/* id of the token whose text is exactly `text` (added tokens first, then the vocabulary), or -1. */
+int32_t mmx_tokenizer_find(const mmx_tokenizer *tok, const char *text);
+/* End-of-sequence id: "<end_of_sentence>" if present, else the GGUF/config eos, else -1. */
+int32_t mmx_tokenizer_eos(const mmx_tokenizer *tok);
+/* true for added tokens marked special (control tokens). */
+bool mmx_tokenizer_is_special(const mmx_tokenizer *tok, int32_t id);
+
+/* Encodes `len` bytes of text.  Writes at most `cap` ids to `ids` and sets *n_ids to the number the
+ * text needs (which may exceed cap: call again with a larger buffer).  ids may be NULL when cap is 0.
+ * Returns MMX_OK or MMX_ERR_NOMEM (or MMX_ERR_INVALID_ARG if the regex engine fails). */
+mmx_status mmx_tokenizer_encode(const mmx_tokenizer *tok, const char *text, size_t len, bool parse_special,
+                                int32_t *ids, size_t cap, size_t *n_ids, mmx_error *err);
+/* Convenience: encodes into a malloc'd array (free() it).  Same statuses. */
+mmx_status mmx_tokenizer_encode_alloc(const mmx_tokenizer *tok, const char *text, size_t len, bool parse_special,
+                                      int32_t **ids, size_t *n_ids, mmx_error *err);
+
+/* The bytes a token decodes to (not NUL-terminated; valid while the tokenizer lives), or NULL for
+ * an id that is out of range or unused. */
+const char *mmx_tokenizer_token_bytes(const mmx_tokenizer *tok, int32_t id, size_t *len);
+/* Decodes ids into out (at most cap bytes, not NUL-terminated); *len = bytes needed.
+ * skip_special drops special tokens.  Returns MMX_OK or MMX_ERR_INVALID_ARG (id out of range). */
+mmx_status mmx_tokenizer_decode(const mmx_tokenizer *tok, const int32_t *ids, size_t n, bool skip_special, char *out,
+                                size_t cap, size_t *len, mmx_error *err);
+
+/* Length of the longest prefix of s[0..len) that ends on a complete UTF-8 character, so streamed
+ * output never shows half a character (an invalid byte counts as complete). */
+size_t mmx_utf8_complete_prefix(const char *s, size_t len);
+
+/* Copies s[0..n) to dst (room for 3n bytes) replacing each maximal invalid UTF-8 subsequence by
+ * U+FFFD; returns the bytes written.  Valid input is copied unchanged. */
+size_t mmx_utf8_sanitize(const char *s, size_t n, char *dst);
+
+
+/* ---------------------------------------------------------------------------------------------
+ * Sampling: token selection as a composable chain of stages over a candidate list, and stop
+ * conditions for generation.
+ *
+ * A chain owns its stages (added with mmx_sampler_add, run in the order added) and its working
+ * buffers, allocated once at creation for the model's vocabulary: sampling never allocates.
+ * mmx_sampler_from_params builds the usual chain: penalties -> top-k -> temperature -> top-p ->
+ * min-p -> draw (or greedy when temperature <= 0).  Ids >= n_vocab_valid (padding rows, SPEC §7)
+ * are never candidates.  The random draw comes from the chain's own generator (seeded; same seed,
+ * same output) or is passed in (mmx_sampler_sample_coin) so tests can pin it.
+ * ------------------------------------------------------------------------------------------- */
+/* The candidate list a stage works on. */
+typedef struct mmx_candidates {
+    int32_t *id;
+    float *logit;
+    float *p;      /* probabilities, valid when has_p */
+    size_t n;
+    bool sorted;   /* by logit, descending */
+    bool has_p;
+    /* scratch owned by the chain, n_vocab entries each (stages must not allocate) */
+    int32_t *tmp_id, *perm;
+    float *tmp_logit, *tmp_p;
+    uint32_t *counts; /* all zero between uses */
+} mmx_candidates;
+
+typedef struct mmx_sampler mmx_sampler;
+
+/* A stage: apply() narrows or reweights the candidates.  ctx is owned by the stage; free_ctx (may
+ * be NULL) releases it when the chain is freed. `history` holds the last tokens accepted. */
+typedef struct mmx_sampler_stage {
+    const char *name;
+    void (*apply)(void *ctx, mmx_candidates *c, const int32_t *history, size_t n_history);
+    void (*free_ctx)(void *ctx);
+    void *ctx;
+} mmx_sampler_stage;
+
+typedef struct mmx_sampler_params {
+    float temperature;       /* <= 0: greedy (argmax, lowest id on ties); default 0.8 */
+    int32_t top_k;           /* 0: off; default 40 */
+    float top_p;             /* >= 1: off; default 0.95 */
+    float min_p;             /* <= 0: off; default 0.05 */
+    float repeat_penalty;    /* 1: off; logit/pen if > 0 else logit*pen, for tokens in the window */
+    float presence_penalty;  /* 0: off; logit -= pen once per token present in the window (OpenAI) */
+    float frequency_penalty; /* 0: off; logit -= pen * count in the window (OpenAI) */
+    int32_t penalty_last_n;  /* window of the penalties; default 64; -1: whole history */
+    uint64_t seed;           /* default 0x5eed */
+} mmx_sampler_params;
+
+mmx_sampler_params mmx_sampler_default_params(void);
+
+/* An empty chain for a vocabulary of n_vocab logits of which ids < n_vocab_valid may be sampled.
+ * Returns MMX_OK, MMX_ERR_INVALID_ARG or MMX_ERR_NOMEM. */
+mmx_status mmx_sampler_create(size_t n_vocab, size_t n_vocab_valid, uint64_t seed, mmx_sampler **out, mmx_error *err);
+/* The standard chain for params (see above).  Values out of range give MMX_ERR_INVALID_ARG. */
+mmx_status mmx_sampler_from_params(const mmx_sampler_params *p, size_t n_vocab, size_t n_vocab_valid,
+                                   mmx_sampler **out, mmx_error *err);
+void mmx_sampler_free(mmx_sampler *s);
+/* Appends a stage; the chain takes ownership of its ctx.  Returns MMX_ERR_NOMEM on failure (the
+ * stage's ctx is then freed). */
+mmx_status mmx_sampler_add(mmx_sampler *s, mmx_sampler_stage stage);
+
+/* Stage constructors (ctx allocated here; NULL ctx fields mean "no state"). */
+mmx_sampler_stage mmx_stage_penalties(int32_t last_n, float repeat, float presence, float frequency);
+mmx_sampler_stage mmx_stage_top_k(int32_t k);
+mmx_sampler_stage mmx_stage_temperature(float t);
+mmx_sampler_stage mmx_stage_top_p(float p);
+mmx_sampler_stage mmx_stage_min_p(float p);
+/* Terminal stages: greedy keeps the argmax; without one, the chain draws from the softmax. */
+mmx_sampler_stage mmx_stage_greedy(void);
+
+/* Records a token in the history (prompt tokens too, for penalties). */
+void mmx_sampler_accept(mmx_sampler *s, int32_t token);
+/* Clears the history and reseeds the generator. */
+void mmx_sampler_reset(mmx_sampler *s, uint64_t seed);
+
+/* Runs the chain over logits[n_vocab] and draws a token with the chain's generator.  Does not
+ * record it (call mmx_sampler_accept). */
+int32_t mmx_sampler_sample(mmx_sampler *s, const float *logits);
+/* Same with the uniform draw `coin` in [0, 1) given. */
+int32_t mmx_sampler_sample_coin(mmx_sampler *s, const float *logits, float coin);
+/* The next uniform [0,1) draw of a seeded generator (splitmix64); exposed for tests. */
+float mmx_rng_uniform(uint64_t *state);
+
+/* Pure draw: index i of probs[0..n) (not necessarily normalised) with cumulative mass > coin*total. */
+size_t mmx_sample_index(const float *probs, size_t n, float coin);
+
+/* ---- stop conditions -------------------------------------------------------------------------- */
+/* Offset of the earliest occurrence of any stop string in text[0..len), or -1. */
+long mmx_stop_find(const char *const *stops, size_t n_stops, const char *text, size_t len);
+/* Trailing bytes of text that are a proper prefix of some stop string: a streaming writer holds
+ * them back until the next token shows whether a stop string follows. */
+size_t mmx_stop_holdback(const char *const *stops, size_t n_stops, const char *text, size_t len);
+
+
+/* ---------------------------------------------------------------------------------------------
+ * Chat templates: the MiniMax-01 family's prompts (SPEC §7), rendered natively (no Jinja engine).
+ *
+ * Input is OpenAI-style JSON: messages [{"role": "system"|"user"|"assistant"|"tool", "content": ...}],
+ * where content is a string or a list of parts [{"type": "text", "text": ...}, ...]; tool messages may
+ * also be {"role": "tool", "name": ..., "content": "..."} (OpenAI), rendered as one tool-result part.
+ * A string content renders exactly as the one-part list [{"type":"text","text": s}] the official
+ * template expects.  Tools: a list of JSON objects, each rendered as Python's
+ * json.dumps(tool, ensure_ascii=False) with ", " / ": " separators, keys in the given order.
+ *
+ * Kinds:
+ *   MMX_CHAT_M1      the official MiniMax-M1 tokenizer_config.json template (byte-identical);
+ *                    assistant tool_calls fields are ignored, as the official template does.
+ *   MMX_CHAT_TEXT01  MiniMax-Text-01: the same role/marker format (its own template text was not
+ *                    public, SPEC §7), rendered like MMX_CHAT_M1.
+ *   MMX_CHAT_VLLM    the vLLM / llama.cpp example variant: "ai name=MiniMax AI", a default system
+ *                    prompt, assistant tool_calls rendered as <tool_calls> JSON lines.
+ * ------------------------------------------------------------------------------------------- */
+typedef enum mmx_chat_kind { MMX_CHAT_M1 = 0, MMX_CHAT_TEXT01, MMX_CHAT_VLLM } mmx_chat_kind;
+
+/* Name <-> kind: "m1", "text01", "vllm". parse returns false for an unknown name. */
+const char *mmx_chat_kind_name(mmx_chat_kind kind);
+bool mmx_chat_kind_parse(const char *name, mmx_chat_kind *out);
+/* Picks the kind from a model's embedded template text (may be NULL) and architecture name (may
+ * be NULL): "ai name=MiniMax AI" -> VLLM; "ai_setting=assistant" -> M1; MiniMaxText01* -> TEXT01;
+ * otherwise M1. */
+mmx_chat_kind mmx_chat_detect(const char *template_text, const char *architecture);
+
+/* Renders an OpenAI-style messages array given as JSON text (and an optional tools array, NULL
+ * for none) into a malloc'd NUL-terminated prompt (*out, free() it; *out_len bytes).
+ * Returns MMX_OK, MMX_ERR_INVALID_ARG (bad JSON, a message that is not an object, a missing or
+ * unknown role, content of the wrong type — the message names the index and field) or MMX_ERR_NOMEM. */
+mmx_status mmx_chat_render_json(mmx_chat_kind kind, const char *messages_json, const char *tools_json,
+                                bool add_generation_prompt, char **out, size_t *out_len, mmx_error *err);
+/* Same, returning the prompt's token ids (malloc'd, free() it): the template's markers become their
+ * special ids and all message text is encoded as plain text, so content cannot inject control tokens. */
+mmx_status mmx_chat_tokenize_json(const mmx_tokenizer *tok, mmx_chat_kind kind, const char *messages_json,
+                                  const char *tools_json, bool add_generation_prompt, int32_t **ids, size_t *n_ids,
+                                  mmx_error *err);
+
 #ifdef __cplusplus
 }
 #endif

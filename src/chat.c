@@ -447,3 +447,49 @@ mmx_status mmx_chat_tokenize(const mmx_tokenizer *tok, const char *text, size_t 
     *n_ids = n;
     return MMX_OK;
 }
+
+/* ---- public JSON-text API ------------------------------------------------------------------------ */
+
+static mmx_status parse_inputs(const char *messages_json, const char *tools_json, json_t **m, json_t **t,
+                               mmx_error *err) {
+    json_error_t jerr;
+    *t = NULL;
+    *m = json_loads(messages_json, 0, &jerr);
+    if (!*m) return mmx_fail(err, MMX_ERR_INVALID_ARG, "messages: bad JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+    if (tools_json && !(*t = json_loads(tools_json, 0, &jerr))) {
+        json_decref(*m);
+        return mmx_fail(err, MMX_ERR_INVALID_ARG, "tools: bad JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+    }
+    return MMX_OK;
+}
+
+mmx_status mmx_chat_render_json(mmx_chat_kind kind, const char *messages_json, const char *tools_json, bool add_gen,
+                                char **out, size_t *out_len, mmx_error *err) {
+    json_t *m, *t;
+    *out = NULL;
+    mmx_status st = parse_inputs(messages_json, tools_json, &m, &t, err);
+    if (st != MMX_OK) return st;
+    st = mmx_chat_render(kind, m, t, add_gen, out, out_len, err);
+    json_decref(m);
+    json_decref(t);
+    return st;
+}
+
+mmx_status mmx_chat_tokenize_json(const mmx_tokenizer *tok, mmx_chat_kind kind, const char *messages_json,
+                                  const char *tools_json, bool add_gen, int32_t **ids, size_t *n_ids, mmx_error *err) {
+    json_t *m, *t;
+    *ids = NULL;
+    mmx_status st = parse_inputs(messages_json, tools_json, &m, &t, err);
+    if (st != MMX_OK) return st;
+    char *text;
+    size_t len, *marks, n_marks;
+    st = mmx_chat_render_marked(kind, m, t, add_gen, &text, &len, &marks, &n_marks, err);
+    if (st == MMX_OK) {
+        st = mmx_chat_tokenize(tok, text, len, marks, n_marks, ids, n_ids, err);
+        free(text);
+        free(marks);
+    }
+    json_decref(m);
+    json_decref(t);
+    return st;
+}
