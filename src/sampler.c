@@ -101,17 +101,18 @@ void mmx_sampler_reset(mmx_sampler *s, uint64_t seed) {
 /* ---- helpers ----------------------------------------------------------------------------------- */
 
 static int cmp_desc(const void *a, const void *b, void *ctx) {
-    const float *lg = ctx;
+    const mmx_candidates *c = ctx;
     const int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
-    return lg[i] < lg[j] ? 1 : lg[i] > lg[j] ? -1 : (i > j) - (i < j);
+    if (c->logit[i] != c->logit[j]) return c->logit[i] < c->logit[j] ? 1 : -1;
+    return (c->id[i] > c->id[j]) - (c->id[i] < c->id[j]); /* ties: lower token id first */
 }
 
-/* Sorts candidates by logit descending (ties: earlier candidate first, i.e. lower id). */
+/* Sorts candidates by logit descending (ties: lower id first). */
 static void sort_candidates(mmx_candidates *c) {
     if (c->sorted) return;
     int32_t *perm = c->perm;
     for (size_t i = 0; i < c->n; i++) perm[i] = (int32_t)i;
-    qsort_r(perm, c->n, sizeof *perm, cmp_desc, c->logit);
+    qsort_r(perm, c->n, sizeof *perm, cmp_desc, c);
     for (size_t i = 0; i < c->n; i++) {
         c->tmp_logit[i] = c->logit[perm[i]];
         c->tmp_id[i] = c->id[perm[i]];
@@ -187,10 +188,49 @@ mmx_sampler_stage mmx_stage_penalties(int32_t last_n, float repeat, float presen
     return make_stage("penalties", penalties_apply, &p, sizeof p);
 }
 
+/* heap order: "a ranks below b" (smaller logit, or equal logit and larger id) */
+static inline bool ranks_below(const mmx_candidates *c, int32_t a, int32_t b) {
+    return c->logit[a] < c->logit[b] || (c->logit[a] == c->logit[b] && c->id[a] > c->id[b]);
+}
+
+static void sift_down(const mmx_candidates *c, int32_t *heap, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && ranks_below(c, heap[l], heap[m])) m = l;
+        if (r < n && ranks_below(c, heap[r], heap[m])) m = r;
+        if (m == i) return;
+        int32_t t = heap[i];
+        heap[i] = heap[m], heap[m] = t;
+        i = m;
+    }
+}
+
 static void top_k_apply(void *vctx, mmx_candidates *c, const int32_t *h, size_t nh) {
     int32_t k = *(int32_t *)vctx;
     if (k <= 0 || (size_t)k >= c->n) return;
-    sort_candidates(c);
+    if (!c->sorted) {
+        /* select the k best with a min-heap of candidate indices: O(n log k) instead of a full sort */
+        int32_t *heap = c->perm;
+        size_t kk = (size_t)k;
+        for (size_t i = 0; i < kk; i++) heap[i] = (int32_t)i;
+        for (size_t i = kk / 2; i-- > 0;) sift_down(c, heap, kk, i);
+        for (size_t i = kk; i < c->n; i++)
+            if (ranks_below(c, heap[0], (int32_t)i)) {
+                heap[0] = (int32_t)i;
+                sift_down(c, heap, kk, 0);
+            }
+        for (size_t i = 0; i < kk; i++) {
+            c->tmp_id[i] = c->id[heap[i]];
+            c->tmp_logit[i] = c->logit[heap[i]];
+            if (c->has_p) c->tmp_p[i] = c->p[heap[i]];
+        }
+        memcpy(c->id, c->tmp_id, kk * sizeof *c->id);
+        memcpy(c->logit, c->tmp_logit, kk * sizeof *c->logit);
+        if (c->has_p) memcpy(c->p, c->tmp_p, kk * sizeof *c->p);
+        c->n = kk;
+        sort_candidates(c); /* k entries: cheap */
+        return;
+    }
     c->n = (size_t)k;
 }
 mmx_sampler_stage mmx_stage_top_k(int32_t k) { return make_stage("top-k", top_k_apply, &k, sizeof k); }
