@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "common.h"
 #include "gen.h"
+#include "reasoning.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -18,69 +19,31 @@ static void on_sigint(int sig) {
     cancelled = 1;
 }
 
-/* Splits the streamed answer into reasoning and answer: text that starts with "<think>" is
- * reasoning until "</think>". */
+/* Shows reasoning (<think>...</think>, split off by the library) dimmed on a terminal, and between
+ * [thinking] / [/thinking] markers. */
 typedef struct {
-    bool tty;
-    int state;          /* 0 undecided, 1 reasoning, 2 answer */
-    char pending[16];   /* undecided prefix / partial closing tag */
-    size_t n_pending;
-} think_splitter;
+    bool tty, in_reasoning;
+} chat_view;
 
-static void out_reasoning(think_splitter *ts, const char *t, size_t n) {
-    if (!n) return;
-    if (ts->tty) fputs("\x1b[2m", stdout);
-    fwrite(t, 1, n, stdout);
-    if (ts->tty) fputs("\x1b[0m", stdout);
-}
-
-static void emit_chat(const char *t, size_t n, void *user) {
-    think_splitter *ts = user;
-    static const char open[] = "<think>", close[] = "</think>";
-    for (size_t i = 0; i < n; i++) {
-        char c = t[i];
-        if (ts->state == 0) {
-            ts->pending[ts->n_pending++] = c;
-            size_t k = ts->n_pending;
-            if (k <= 7 && !memcmp(ts->pending, open, k)) {
-                if (k == 7) {
-                    ts->state = 1;
-                    ts->n_pending = 0;
-                    fputs(ts->tty ? "\x1b[2m[thinking]\x1b[0m" : "[thinking]", stdout);
-                }
-                continue;
-            }
-            ts->state = 2;
-            fwrite(ts->pending, 1, ts->n_pending, stdout);
-            ts->n_pending = 0;
-        } else if (ts->state == 1) {
-            ts->pending[ts->n_pending++] = c;
-            size_t k = ts->n_pending;
-            if (!memcmp(ts->pending, close, k)) {
-                if (k == 8) {
-                    ts->state = 2;
-                    ts->n_pending = 0;
-                    fputs(ts->tty ? "\x1b[2m[/thinking]\x1b[0m" : "[/thinking]", stdout);
-                }
-                continue;
-            }
-            /* not the closing tag: flush all but a possible new start of it */
-            size_t keep = c == '<' ? 1 : 0;
-            out_reasoning(ts, ts->pending, k - keep);
-            ts->pending[0] = '<';
-            ts->n_pending = keep;
-        } else {
-            fputc(c, stdout);
-        }
+static void show(mmx_text_kind kind, const char *t, size_t n, void *user) {
+    chat_view *v = user;
+    if (kind == MMX_TEXT_REASONING && !v->in_reasoning) {
+        fputs(v->tty ? "\x1b[2m[thinking]" : "[thinking]", stdout);
+        v->in_reasoning = true;
+    } else if (kind == MMX_TEXT_ANSWER && v->in_reasoning) {
+        fputs(v->tty ? "[/thinking]\x1b[0m" : "[/thinking]", stdout);
+        v->in_reasoning = false;
     }
+    fwrite(t, 1, n, stdout);
     fflush(stdout);
 }
 
-static void flush_splitter(think_splitter *ts) {
-    if (ts->state == 1) out_reasoning(ts, ts->pending, ts->n_pending);
-    else fwrite(ts->pending, 1, ts->n_pending, stdout);
-    ts->n_pending = 0;
-    ts->state = 0;
+static void emit_chat(const char *t, size_t n, void *user) { mmx_reasoning_feed(user, t, n); }
+
+static void end_answer(mmx_reasoning_splitter *rs, chat_view *v) {
+    mmx_reasoning_finish(rs);
+    if (v->in_reasoning) fputs(v->tty ? "[/thinking]\x1b[0m" : "[/thinking]", stdout);
+    v->in_reasoning = false;
 }
 
 /* Tokens of one rendered conversation fragment, markers as special ids, text as plain text. */
@@ -131,7 +94,9 @@ int mmx_cmd_chat(int argc, char **argv) {
     if (!gen_session_open("chat", &s, &o)) return 1;
     signal(SIGINT, on_sigint);
     const bool interactive = isatty(0);
-    think_splitter ts = {isatty(1), 0, {0}, 0};
+    chat_view view = {isatty(1), false};
+    mmx_reasoning_splitter rs;
+    mmx_reasoning_init(&rs, show, &view);
     char *sys_text = system ? strdup(system) : NULL;
     bool first_turn = true, closed = true;
     char *line = NULL;
@@ -191,8 +156,8 @@ int mmx_cmd_chat(int argc, char **argv) {
             np = nt + 2;
         }
         gen_stats st;
-        gen_generate("chat", &s, &o, prompt, np, emit_chat, &ts, &cancelled, &st);
-        flush_splitter(&ts);
+        gen_generate("chat", &s, &o, prompt, np, emit_chat, &rs, &cancelled, &st);
+        end_answer(&rs, &view);
         fputc('\n', stdout);
         fflush(stdout);
         if (interactive || getenv("MMX_CHAT_STATS")) gen_print_stats(&st);
