@@ -170,3 +170,35 @@ TEST(sequences_interleaved_are_independent) {
     mmx_model_free(m);
     golden_free(&g);
 }
+
+/* Every ISA level this CPU offers (MMX_ISA lowers the run-time choice) meets the golden tolerance,
+ * through the CLI's --out file. */
+TEST(golden_every_isa_level) {
+    golden g;
+    REQUIRE(golden_load(G "tiny-bf16/logits-80.f32", &g));
+    char *list = malloc(g.T * 8 + 1);
+    size_t len = 0;
+    for (size_t i = 0; i < g.T; i++) len += (size_t)sprintf(list + len, i ? ",%d" : "%d", g.tokens[i]);
+    const char *isas[] = {"scalar", "avx2", "avx512"};
+    for (int k = 0; k < 3; k++) {
+        char out[600], *cmd = malloc(len + 2048), msg[512];
+        snprintf(out, sizeof out, "%s/isa-%s.f32", mmx_test_tmpdir(), isas[k]);
+        sprintf(cmd, "MMX_ISA=%s %s logits -m " G "gguf/minimax01-tiny-bf16.gguf --tokens %s --out %s", isas[k],
+                mmx_test_bin(), list, out);
+        int rc = mmx_test_run(cmd, msg, sizeof msg);
+        free(cmd);
+        CHECKF(rc == 0, "MMX_ISA=%s: exit %d %s", isas[k], rc, msg);
+        FILE *f = fopen(out, "rb");
+        float *v = malloc(g.T * g.V * sizeof(float));
+        bool ok = f && fread(v, sizeof(float), g.T * g.V, f) == g.T * g.V;
+        if (f) fclose(f);
+        CHECK(ok);
+        double d = 0;
+        for (size_t i = 0; ok && i < g.T * g.V; i++) d = fmax(d, fabs((double)v[i] - g.logits[i]));
+        printf("    MMX_ISA=%-6s max|d| = %.3g\n", isas[k], d);
+        CHECKF(ok && d <= GOLDEN_ABS_TOL, "MMX_ISA=%s: max |delta| %.3g", isas[k], d);
+        free(v);
+    }
+    free(list);
+    golden_free(&g);
+}
