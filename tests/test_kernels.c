@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Both paths compute with the exact fp32 weight values and fp32 products; only the summation
  * order differs, so the normalised error is at fp32 rounding level (~1e-14 observed). */
@@ -72,4 +73,21 @@ TEST(kernels_matmul_variants_match_reference) {
         }
     free(buf);
     mmx_pool_free(pool);
+}
+
+/* The AVX-512 row expansion used by the prefill panels gives exactly the reference values. */
+void mmx_dequant_row_avx512(mmx_type type, const void *src, float *dst, size_t n);
+TEST(kernels_dequant_rows_exact) {
+    if (mmx_cpu_isa() < MMX_ISA_AVX512) return;
+    const mmx_type types[] = {MMX_TYPE_F16, MMX_TYPE_BF16, MMX_TYPE_Q8_0, MMX_TYPE_Q4_0,
+                              MMX_TYPE_Q4_K, MMX_TYPE_Q5_K, MMX_TYPE_Q6_K};
+    float x[1024], a[1024], b[1024];
+    uint8_t q[4096];
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        for (int i = 0; i < 1024; i++) x[i] = frand() * (float)(1 + i % 7);
+        mmx_quantize_row(types[t], x, q, 1024);
+        mmx_dequantize_row(types[t], q, a, 1024);
+        mmx_dequant_row_avx512(types[t], q, b, 1024);
+        CHECKF(!memcmp(a, b, sizeof a), "%s: AVX-512 expansion differs from the reference", mmx_type_name(types[t]));
+    }
 }

@@ -66,6 +66,56 @@ void mmx_dequant_row_avx512(mmx_type type, const void *src, float *dst, size_t n
             }
         }
         return;
+    case MMX_TYPE_Q5_K:
+        for (size_t b = 0; b < n / 256; b++, p += 176) {
+            const float d = f16(p), dmin = f16(p + 2);
+            const uint8_t *qh = p + 16, *ql = p + 48;
+            float *y = dst + 256 * b;
+            const __m512i h0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)qh));
+            const __m512i h1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qh + 16)));
+            const __m512i m15 = _mm512_set1_epi32(15), sixteen = _mm512_set1_epi32(16);
+            for (int j = 0; j < 4; j++, ql += 32, y += 64) {
+                uint8_t sc, m;
+                scale_min_k4(2 * j, p + 4, &sc, &m);
+                const __m512 d1 = _mm512_set1_ps(d * sc), m1 = _mm512_set1_ps(dmin * m);
+                scale_min_k4(2 * j + 1, p + 4, &sc, &m);
+                const __m512 d2 = _mm512_set1_ps(d * sc), m2 = _mm512_set1_ps(dmin * m);
+                const __m512i u1 = _mm512_set1_epi32(1 << (2 * j)), u2 = _mm512_set1_epi32(2 << (2 * j));
+                for (int h = 0; h < 2; h++) {
+                    const __m512i H = h ? h1 : h0;
+                    const __m512i L = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(ql + 16 * h)));
+                    __m512i lo = _mm512_and_si512(L, m15), hi = _mm512_srli_epi32(L, 4);
+                    lo = _mm512_mask_add_epi32(lo, _mm512_test_epi32_mask(H, u1), lo, sixteen);
+                    hi = _mm512_mask_add_epi32(hi, _mm512_test_epi32_mask(H, u2), hi, sixteen);
+                    _mm512_storeu_ps(y + 16 * h, _mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(lo)), m1));
+                    _mm512_storeu_ps(y + 32 + 16 * h, _mm512_sub_ps(_mm512_mul_ps(d2, _mm512_cvtepi32_ps(hi)), m2));
+                }
+            }
+        }
+        return;
+    case MMX_TYPE_Q6_K:
+        for (size_t b = 0; b < n / 256; b++, p += 210) {
+            const float d = f16(p + 208);
+            const uint8_t *ql = p, *qh = p + 128;
+            const int8_t *sc = (const int8_t *)(p + 192);
+            const __m512i m15 = _mm512_set1_epi32(15), m3 = _mm512_set1_epi32(3), off = _mm512_set1_epi32(32);
+            float *y = dst + 256 * b;
+            for (int nn = 0; nn < 2; nn++, ql += 64, qh += 32, sc += 8, y += 128)
+                for (int g = 0; g < 2; g++) {
+                    const __m512i L0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(ql + 16 * g)));
+                    const __m512i L1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(ql + 32 + 16 * g)));
+                    const __m512i H = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qh + 16 * g)));
+                    const __m512i q1 = _mm512_sub_epi32(_mm512_or_si512(_mm512_and_si512(L0, m15), _mm512_slli_epi32(_mm512_and_si512(H, m3), 4)), off);
+                    const __m512i q2 = _mm512_sub_epi32(_mm512_or_si512(_mm512_and_si512(L1, m15), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(H, 2), m3), 4)), off);
+                    const __m512i q3 = _mm512_sub_epi32(_mm512_or_si512(_mm512_srli_epi32(L0, 4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(H, 4), m3), 4)), off);
+                    const __m512i q4 = _mm512_sub_epi32(_mm512_or_si512(_mm512_srli_epi32(L1, 4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(H, 6), m3), 4)), off);
+                    _mm512_storeu_ps(y + 16 * g, _mm512_mul_ps(_mm512_set1_ps(d * sc[g]), _mm512_cvtepi32_ps(q1)));
+                    _mm512_storeu_ps(y + 32 + 16 * g, _mm512_mul_ps(_mm512_set1_ps(d * sc[g + 2]), _mm512_cvtepi32_ps(q2)));
+                    _mm512_storeu_ps(y + 64 + 16 * g, _mm512_mul_ps(_mm512_set1_ps(d * sc[g + 4]), _mm512_cvtepi32_ps(q3)));
+                    _mm512_storeu_ps(y + 96 + 16 * g, _mm512_mul_ps(_mm512_set1_ps(d * sc[g + 6]), _mm512_cvtepi32_ps(q4)));
+                }
+        }
+        return;
     default: mmx_dequantize_row(type, src, dst, n); return;
     }
 }
