@@ -17,6 +17,7 @@
 
 #define PANEL_ROWS 16
 #define GEMV_MAX_T 4
+#define SMALL_MATMUL_ELEMS (64 * 1024)
 
 /* AVX-512 kernels (matmul_avx512.c) */
 bool mmx_gemv_row_avx512(mmx_type type, const void *row, size_t cols, const float *X, size_t T, size_t ldx,
@@ -80,7 +81,9 @@ bool mmx_kernel_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t
     if (mmx_cpu_isa() < MMX_ISA_AVX512 || !gemv_type_supported(W->type, W->cols) || W->cols % 16) return false;
     mm_job j = {W, X, T, ldx, Y, ldy, ex->thread_scratch};
     if (T <= GEMV_MAX_T) {
-        mmx_pool_run(ex->pool, gemv_worker, &j);
+        /* tiny matrices (the router): waking the pool costs more than the work */
+        if (W->rows * W->cols * T < SMALL_MATMUL_ELEMS) gemv_worker(&j, 0, 1);
+        else mmx_pool_run(ex->pool, gemv_worker, &j);
     } else {
         MMX_ASSERT(ex->scratch_floats >= PANEL_ROWS * W->cols);
         mmx_pool_run(ex->pool, gemm_worker, &j);
