@@ -1,7 +1,28 @@
 /*
- * gguf.c — GGUF reader (pure parser over a buffer) and streaming writer; layout in gguf.h.
- * The parser validates every count against the bytes that remain before allocating, so absurd
- * counts fail fast with MMX_ERR_FORMAT instead of exhausting memory.
+ * gguf.c — GGUF reader (a pure parser over a buffer) and streaming writer; the layout is in gguf.h.
+ *
+ * Parser.  Every count is checked against the bytes that remain BEFORE anything is allocated for
+ * it, so absurd counts fail fast with MMX_ERR_FORMAT instead of exhausting memory: a header's
+ * n_kv and n_tensors against the smallest possible size of a pair (13 bytes) and of a tensor info
+ * (32 bytes), an array's count against the smallest size of its elements.  Every error message starts
+ * with the file name, names the key or tensor involved (or its index when its name is not read yet)
+ * and says what was expected and what was found.  String arrays are indexed while parsing (one
+ * offset per element), so mmx_gguf_arr_str is O(1).
+ *
+ * What is accepted, beyond the layout in gguf.h:
+ *   - keys up to 65535 bytes, tensor names up to 4096 bytes (ggml itself allows 63), no NUL bytes;
+ *   - keys and tensor names unique;
+ *   - arrays of any scalar type or of strings; arrays of arrays are rejected (ggml rejects them too);
+ *   - n_dims 1..4, every ne[i] >= 1, the element count <= INT64_MAX, ne[0] a multiple of the block;
+ *   - every ggml type whose block size is known (table below); only some map to an mmx_type;
+ *   - general.alignment, when present, a u32 power of two; tensor offsets multiples of it, and the
+ *     data of every tensor inside the file.  Offsets need not be consecutive (ggml requires that;
+ *     the writer below produces it).
+ *
+ * Writer.  Metadata and tensor infos are collected in memory; begin_data writes them, then the
+ * tensor data streams straight to `path`.tmp, each tensor padded to the alignment; close fsyncs
+ * and renames.  It refuses what llama.cpp's reader would refuse: duplicate keys or names, names of
+ * 64 bytes or more, empty shapes.
  */
 #include "gguf.h"
 #include "mapfile.h"
@@ -9,28 +30,45 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#define MAX_KEY_LEN 65536
-#define MAX_NAME_LEN 4096
+#define MAX_KEY_LEN 65535u     /* the GGUF spec's limit on keys */
+#define MAX_NAME_LEN 4096u     /* reader's limit on tensor names */
+#define WRITER_MAX_NAME 63u    /* llama.cpp: GGML_MAX_NAME (64) including the NUL */
+#define DEFAULT_ALIGNMENT 32u
+#define MAX_ALIGNMENT (1u << 20) /* writer only */
+#define MIN_KV_BYTES 13u       /* u64 key length + u32 type + 1-byte value */
+#define MIN_TENSOR_BYTES 32u   /* u64 name length + u32 n_dims + one u64 ne + u32 type + u64 offset */
 
-/* ---- ggml type table: block elements and bytes, for validating any tensor ------------------- */
-static const struct {
-    uint32_t id;
-    const char *name;
+/* ---- ggml types: block elements and bytes, so any tensor's size can be validated ------------- */
+typedef struct {
+    const char *name; /* NULL: unknown id */
     uint32_t blck, size;
-} ggml_types[] = {
-    {0, "f32", 1, 4},       {1, "f16", 1, 2},         {2, "q4_0", 32, 18},     {3, "q4_1", 32, 20},
-    {6, "q5_0", 32, 22},    {7, "q5_1", 32, 24},      {8, "q8_0", 32, 34},     {9, "q8_1", 32, 36},
-    {10, "q2_K", 256, 84},  {11, "q3_K", 256, 110},   {12, "q4_K", 256, 144},  {13, "q5_K", 256, 176},
-    {14, "q6_K", 256, 210}, {15, "q8_K", 256, 292},   {16, "iq2_xxs", 256, 66}, {17, "iq2_xs", 256, 74},
-    {18, "iq3_xxs", 256, 98}, {19, "iq1_s", 256, 50}, {20, "iq4_nl", 32, 18},  {21, "iq3_s", 256, 110},
-    {22, "iq2_s", 256, 82}, {23, "iq4_xs", 256, 136}, {24, "i8", 1, 1},        {25, "i16", 1, 2},
-    {26, "i32", 1, 4},      {27, "i64", 1, 8},        {28, "f64", 1, 8},       {29, "iq1_m", 256, 56},
-    {30, "bf16", 1, 2},     {34, "tq1_0", 256, 54},   {35, "tq2_0", 256, 66},  {39, "mxfp4", 32, 17},
+} ggml_type_info;
+
+static const ggml_type_info ggml_types[] = {
+    [0] = {"f32", 1, 4},          [1] = {"f16", 1, 2},         [2] = {"q4_0", 32, 18},
+    [3] = {"q4_1", 32, 20},       [6] = {"q5_0", 32, 22},      [7] = {"q5_1", 32, 24},
+    [8] = {"q8_0", 32, 34},       [9] = {"q8_1", 32, 36},      [10] = {"q2_K", 256, 84},
+    [11] = {"q3_K", 256, 110},    [12] = {"q4_K", 256, 144},   [13] = {"q5_K", 256, 176},
+    [14] = {"q6_K", 256, 210},    [15] = {"q8_K", 256, 292},   [16] = {"iq2_xxs", 256, 66},
+    [17] = {"iq2_xs", 256, 74},   [18] = {"iq3_xxs", 256, 98}, [19] = {"iq1_s", 256, 50},
+    [20] = {"iq4_nl", 32, 18},    [21] = {"iq3_s", 256, 110},  [22] = {"iq2_s", 256, 82},
+    [23] = {"iq4_xs", 256, 136},  [24] = {"i8", 1, 1},         [25] = {"i16", 1, 2},
+    [26] = {"i32", 1, 4},         [27] = {"i64", 1, 8},        [28] = {"f64", 1, 8},
+    [29] = {"iq1_m", 256, 56},    [30] = {"bf16", 1, 2},       [34] = {"tq1_0", 256, 54},
+    [35] = {"tq2_0", 256, 66},    [39] = {"mxfp4", 32, 17},
 };
+#define N_GGML_TYPES (sizeof ggml_types / sizeof ggml_types[0])
+
+static const ggml_type_info *ggml_type_lookup(uint32_t id) {
+    return id < N_GGML_TYPES && ggml_types[id].name ? &ggml_types[id] : NULL;
+}
 
 mmx_type mmx_type_from_ggml(uint32_t t) {
     switch (t) {
@@ -47,12 +85,16 @@ mmx_type mmx_type_from_ggml(uint32_t t) {
 }
 
 uint32_t mmx_type_to_ggml(mmx_type t) {
-    static const uint32_t ids[MMX_TYPE_COUNT] = {MMX_GGML_F32,  MMX_GGML_F16,  MMX_GGML_BF16, MMX_GGML_Q8_0,
-                                                 MMX_GGML_Q4_0, MMX_GGML_Q4_K, MMX_GGML_Q5_K, MMX_GGML_Q6_K};
+    static const uint32_t ids[MMX_TYPE_COUNT] = {
+        [MMX_TYPE_F32] = MMX_GGML_F32,   [MMX_TYPE_F16] = MMX_GGML_F16,   [MMX_TYPE_BF16] = MMX_GGML_BF16,
+        [MMX_TYPE_Q8_0] = MMX_GGML_Q8_0, [MMX_TYPE_Q4_0] = MMX_GGML_Q4_0, [MMX_TYPE_Q4_K] = MMX_GGML_Q4_K,
+        [MMX_TYPE_Q5_K] = MMX_GGML_Q5_K, [MMX_TYPE_Q6_K] = MMX_GGML_Q6_K,
+    };
     MMX_ASSERT((unsigned)t < MMX_TYPE_COUNT);
     return ids[t];
 }
 
+/* ---- GGUF value types ------------------------------------------------------------------------ */
 static size_t scalar_size(uint32_t t) {
     switch (t) {
     case MMX_GGUF_U8: case MMX_GGUF_I8: case MMX_GGUF_BOOL: return 1;
@@ -63,20 +105,40 @@ static size_t scalar_size(uint32_t t) {
     }
 }
 
+static const char *value_type_name(uint32_t t) {
+    static const char *names[] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"};
+    return t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
+static inline uint64_t rd_le(const uint8_t *p, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = n; i-- > 0;) v = v << 8 | p[i];
+    return v;
+}
+
+static inline uint64_t rd_u64le(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
 /* ---- parsed representation ------------------------------------------------------------------ */
 typedef struct {
     char *key;
     mmx_gguf_type type;
-    const uint8_t *val;      /* scalar value, or string (after its length) */
+    const uint8_t *val;      /* scalar: its bytes; string: its bytes (after the length) */
     uint64_t str_len;
     mmx_gguf_type arr_type;  /* arrays */
     uint64_t arr_n;
-    const uint8_t *arr_data;
-    const uint8_t **arr_str; /* string arrays: start of each string's bytes */
-    uint64_t *arr_str_len;
+    const uint8_t *arr_data; /* first element (numeric arrays), or the first string's length field */
+    size_t *arr_str;         /* string arrays: offset from the buffer start of each element's u64 length */
 } gguf_kv;
 
 struct mmx_gguf {
+    const uint8_t *base;
     uint32_t version;
     size_t alignment;
     gguf_kv *kv;
@@ -86,51 +148,72 @@ struct mmx_gguf {
     char **tensor_names;
     size_t n_tensors;
     mmx_strmap tensor_by_name;
-    mmx_mapfile map;
+    mmx_mapfile map; /* when opened from a file */
 };
 
+/* A read position plus what is being read, for messages. */
 typedef struct {
     const uint8_t *p;
     size_t len, pos;
-    const char *name;
+    const char *name; /* the file, for messages */
     mmx_error *err;
 } cursor;
 
-static bool need(cursor *c, size_t n, const char *what) {
-    if (c->len - c->pos < n) {
-        mmx_fail(c->err, MMX_ERR_FORMAT, "%s: truncated at byte %zu reading %s (file has %zu bytes)", c->name, c->pos,
-                 what, c->len);
-        return false;
-    }
-    return true;
+typedef struct {
+    const char *kind; /* "key" or "tensor" (NULL: the file header) */
+    const char *item; /* its name, once read */
+    uint64_t index;
+} where;
+
+static mmx_status fail_at(const cursor *c, const where *w, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static mmx_status fail_at(const cursor *c, const where *w, const char *fmt, ...) {
+    char what[320], msg[640];
+    if (!w || !w->kind) snprintf(what, sizeof what, "header");
+    else if (w->item) snprintf(what, sizeof what, "%s '%.256s'", w->kind, w->item);
+    else snprintf(what, sizeof what, "%s #%llu", !strcmp(w->kind, "key") ? "metadata pair" : "tensor info",
+                  (unsigned long long)w->index);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: %s: %s", c->name, what, msg);
 }
 
-static uint64_t rd_le(const uint8_t *p, size_t n) {
-    uint64_t v = 0;
-    for (size_t i = n; i-- > 0;) v = v << 8 | p[i];
-    return v;
+static mmx_status fail_nomem(const cursor *c) {
+    return mmx_fail(c->err, MMX_ERR_NOMEM, "%s: out of memory while parsing the GGUF header", c->name);
 }
 
-static bool rd_u32(cursor *c, uint32_t *v, const char *what) {
-    if (!need(c, 4, what)) return false;
+static bool need(cursor *c, const where *w, size_t n, const char *field) {
+    if (c->len - c->pos >= n) return true;
+    fail_at(c, w, "truncated: %s needs %zu bytes at offset %zu, but the file ends at %zu", field, n, c->pos, c->len);
+    return false;
+}
+
+static bool rd_u32(cursor *c, const where *w, const char *field, uint32_t *v) {
+    if (!need(c, w, 4, field)) return false;
     *v = (uint32_t)rd_le(c->p + c->pos, 4);
     c->pos += 4;
     return true;
 }
 
-static bool rd_u64(cursor *c, uint64_t *v, const char *what) {
-    if (!need(c, 8, what)) return false;
-    *v = rd_le(c->p + c->pos, 8);
+static bool rd_u64(cursor *c, const where *w, const char *field, uint64_t *v) {
+    if (!need(c, w, 8, field)) return false;
+    *v = rd_u64le(c->p + c->pos);
     c->pos += 8;
     return true;
 }
 
-/* string: u64 length + bytes; returns a pointer into the buffer */
-static bool rd_str(cursor *c, const uint8_t **s, uint64_t *n, uint64_t max, const char *what) {
-    if (!rd_u64(c, n, what)) return false;
-    if (*n > max || *n > c->len - c->pos) {
-        mmx_fail(c->err, MMX_ERR_FORMAT, "%s: %s at byte %zu has length %llu, beyond the file or the limit", c->name,
-                 what, c->pos - 8, (unsigned long long)*n);
+/* string: u64 length + bytes (no NUL); *s points into the buffer */
+static bool rd_str(cursor *c, const where *w, const char *field, uint64_t max, const uint8_t **s, uint64_t *n) {
+    if (!rd_u64(c, w, field, n)) return false;
+    if (*n > max) {
+        fail_at(c, w, "%s at offset %zu has length %llu, more than the limit of %llu bytes", field, c->pos - 8,
+                (unsigned long long)*n, (unsigned long long)max);
+        return false;
+    }
+    if (*n > c->len - c->pos) {
+        fail_at(c, w, "truncated: %s at offset %zu has length %llu, but only %zu bytes follow", field, c->pos - 8,
+                (unsigned long long)*n, c->len - c->pos);
         return false;
     }
     *s = c->p + c->pos;
@@ -143,7 +226,6 @@ void mmx_gguf_free(mmx_gguf *g) {
     for (size_t i = 0; i < g->n_kv; i++) {
         free(g->kv[i].key);
         free(g->kv[i].arr_str);
-        free(g->kv[i].arr_str_len);
     }
     free(g->kv);
     for (size_t i = 0; i < g->n_tensors; i++) free(g->tensor_names[i]);
@@ -164,112 +246,152 @@ static char *dup_n(const uint8_t *s, size_t n) {
     return d;
 }
 
-static mmx_status parse_kv(cursor *c, mmx_gguf *g) {
-    gguf_kv *kv = &g->kv[g->n_kv];
+static mmx_status parse_array(cursor *c, const where *w, gguf_kv *kv) {
+    uint32_t et;
+    if (!rd_u32(c, w, "the array element type", &et) || !rd_u64(c, w, "the array count", &kv->arr_n))
+        return MMX_ERR_FORMAT;
+    kv->arr_type = (mmx_gguf_type)et;
+    size_t left = c->len - c->pos;
+    if (et == MMX_GGUF_STRING) {
+        /* each element takes at least its 8-byte length: check the count before allocating */
+        if (kv->arr_n > left / 8)
+            return fail_at(c, w, "array of %llu strings cannot fit: they need at least 8 bytes each, only %zu bytes follow",
+                           (unsigned long long)kv->arr_n, left);
+        size_t n = (size_t)kv->arr_n;
+        kv->arr_str = malloc((n ? n : 1) * sizeof *kv->arr_str);
+        if (!kv->arr_str) return fail_nomem(c);
+        kv->arr_data = c->p + c->pos;
+        const uint8_t *p = c->p;
+        size_t pos = c->pos, len = c->len;
+        for (size_t i = 0; i < n; i++) {
+            if (len - pos < 8) {
+                c->pos = pos;
+                return fail_at(c, w, "truncated: string %zu of %zu needs its 8-byte length at offset %zu, but the file ends at %zu",
+                               i, n, pos, len);
+            }
+            uint64_t sl = rd_u64le(p + pos);
+            if (sl > len - pos - 8) {
+                c->pos = pos;
+                return fail_at(c, w, "truncated: string %zu of %zu at offset %zu has length %llu, but only %zu bytes follow", i,
+                               n, pos, (unsigned long long)sl, len - pos - 8);
+            }
+            kv->arr_str[i] = pos;
+            pos += 8 + (size_t)sl;
+        }
+        c->pos = pos;
+        return MMX_OK;
+    }
+    if (et == MMX_GGUF_ARRAY) return fail_at(c, w, "arrays of arrays are not supported (element type 9)");
+    size_t es = scalar_size(et);
+    if (es == 0) return fail_at(c, w, "unknown array element type %u (expected 0..12, not 9)", et);
+    if (kv->arr_n > left / es)
+        return fail_at(c, w, "truncated: array of %llu %s values needs %llu x %zu bytes, only %zu bytes follow",
+                       (unsigned long long)kv->arr_n, value_type_name(et), (unsigned long long)kv->arr_n, es, left);
+    kv->arr_data = c->p + c->pos;
+    c->pos += (size_t)kv->arr_n * es;
+    return MMX_OK;
+}
+
+static mmx_status parse_kv(cursor *c, mmx_gguf *g, uint64_t index) {
+    where w = {"key", NULL, index};
     const uint8_t *ks;
     uint64_t kn;
-    if (!rd_str(c, &ks, &kn, MAX_KEY_LEN, "a metadata key")) return c->err->status;
+    if (!rd_str(c, &w, "the key", MAX_KEY_LEN, &ks, &kn)) return MMX_ERR_FORMAT;
     if (memchr(ks, 0, (size_t)kn))
-        return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: metadata key at byte %zu contains a NUL byte", c->name, c->pos);
+        return fail_at(c, &w, "the key '%.*s…' at offset %zu contains a NUL byte", (int)strnlen((const char *)ks, 200),
+                       (const char *)ks, c->pos - (size_t)kn);
+    gguf_kv *kv = &g->kv[g->n_kv];
     kv->key = dup_n(ks, (size_t)kn);
-    if (!kv->key) return mmx_fail(c->err, MMX_ERR_NOMEM, "out of memory");
+    if (!kv->key) return fail_nomem(c);
     g->n_kv++;
+    w.item = kv->key;
     bool existed;
-    if (!mmx_strmap_put(&g->kv_by_key, kv->key, kv, &existed)) return mmx_fail(c->err, MMX_ERR_NOMEM, "out of memory");
-    if (existed) return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: metadata key '%s' appears twice", c->name, kv->key);
+    if (!mmx_strmap_put(&g->kv_by_key, kv->key, kv, &existed)) return fail_nomem(c);
+    if (existed) {
+        const gguf_kv *first = mmx_strmap_get(&g->kv_by_key, kv->key);
+        return fail_at(c, &w, "duplicate key: metadata pairs #%zu and #%llu have the same key", (size_t)(first - g->kv),
+                       (unsigned long long)index);
+    }
     uint32_t type;
-    if (!rd_u32(c, &type, "a value type")) return mmx_error_prefix(c->err, "key '%s'", kv->key);
+    if (!rd_u32(c, &w, "the value type", &type)) return MMX_ERR_FORMAT;
     kv->type = (mmx_gguf_type)type;
-    if (type == MMX_GGUF_STRING) {
-        if (!rd_str(c, &kv->val, &kv->str_len, UINT64_MAX, "a string value"))
-            return mmx_error_prefix(c->err, "key '%s'", kv->key);
-        return MMX_OK;
-    }
-    if (type == MMX_GGUF_ARRAY) {
-        uint32_t et;
-        if (!rd_u32(c, &et, "an array type") || !rd_u64(c, &kv->arr_n, "an array length"))
-            return mmx_error_prefix(c->err, "key '%s'", kv->key);
-        kv->arr_type = (mmx_gguf_type)et;
-        if (et == MMX_GGUF_STRING) {
-            if (kv->arr_n > (c->len - c->pos) / 8)
-                return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: key '%s': string array of %llu entries cannot fit in the file",
-                                c->name, kv->key, (unsigned long long)kv->arr_n);
-            kv->arr_str = malloc((size_t)(kv->arr_n ? kv->arr_n : 1) * sizeof *kv->arr_str);
-            kv->arr_str_len = malloc((size_t)(kv->arr_n ? kv->arr_n : 1) * sizeof *kv->arr_str_len);
-            if (!kv->arr_str || !kv->arr_str_len) return mmx_fail(c->err, MMX_ERR_NOMEM, "out of memory");
-            kv->arr_data = c->p + c->pos;
-            for (uint64_t i = 0; i < kv->arr_n; i++)
-                if (!rd_str(c, &kv->arr_str[i], &kv->arr_str_len[i], UINT64_MAX, "an array string"))
-                    return mmx_error_prefix(c->err, "key '%s' element %llu", kv->key, (unsigned long long)i);
-            return MMX_OK;
-        }
-        size_t es = scalar_size(et);
-        if (es == 0)
-            return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: key '%s': unsupported array element type %u%s", c->name, kv->key,
-                            et, et == MMX_GGUF_ARRAY ? " (nested arrays)" : "");
-        if (kv->arr_n > (c->len - c->pos) / es)
-            return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: key '%s': array of %llu entries runs past the end of the file",
-                            c->name, kv->key, (unsigned long long)kv->arr_n);
-        kv->arr_data = c->p + c->pos;
-        c->pos += (size_t)kv->arr_n * es;
-        return MMX_OK;
-    }
+    if (type == MMX_GGUF_STRING)
+        return rd_str(c, &w, "the string value", UINT64_MAX, &kv->val, &kv->str_len) ? MMX_OK : MMX_ERR_FORMAT;
+    if (type == MMX_GGUF_ARRAY) return parse_array(c, &w, kv);
     size_t es = scalar_size(type);
-    if (es == 0) return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: key '%s': unknown value type %u", c->name, kv->key, type);
-    if (!need(c, es, "a value")) return mmx_error_prefix(c->err, "key '%s'", kv->key);
+    if (es == 0) return fail_at(c, &w, "unknown value type %u at offset %zu (expected 0..12)", type, c->pos - 4);
+    if (!need(c, &w, es, "the value")) return MMX_ERR_FORMAT;
     kv->val = c->p + c->pos;
     c->pos += es;
     return MMX_OK;
 }
 
-static mmx_status parse_tensor_info(cursor *c, mmx_gguf *g, uint64_t *offset_out, uint64_t *size_out) {
-    mmx_tensor *t = &g->tensors[g->n_tensors];
+static mmx_status parse_tensor_info(cursor *c, mmx_gguf *g, uint64_t index, uint64_t *offset_out) {
+    where w = {"tensor", NULL, index};
     const uint8_t *ns;
     uint64_t nn;
-    if (!rd_str(c, &ns, &nn, MAX_NAME_LEN, "a tensor name")) return c->err->status;
+    if (!rd_str(c, &w, "the name", MAX_NAME_LEN, &ns, &nn)) return MMX_ERR_FORMAT;
+    if (memchr(ns, 0, (size_t)nn))
+        return fail_at(c, &w, "the name '%.*s…' at offset %zu contains a NUL byte", (int)strnlen((const char *)ns, 200),
+                       (const char *)ns, c->pos - (size_t)nn);
+    mmx_tensor *t = &g->tensors[g->n_tensors];
     char *name = dup_n(ns, (size_t)nn);
-    if (!name) return mmx_fail(c->err, MMX_ERR_NOMEM, "out of memory");
+    if (!name) return fail_nomem(c);
     g->tensor_names[g->n_tensors] = name;
     t->name = name;
     g->n_tensors++;
+    w.item = name;
     bool existed;
-    if (!mmx_strmap_put(&g->tensor_by_name, name, t, &existed)) return mmx_fail(c->err, MMX_ERR_NOMEM, "out of memory");
-    if (existed) return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: tensor '%s' appears twice", c->name, name);
+    if (!mmx_strmap_put(&g->tensor_by_name, name, t, &existed)) return fail_nomem(c);
+    if (existed) {
+        const mmx_tensor *first = mmx_strmap_get(&g->tensor_by_name, name);
+        return fail_at(c, &w, "duplicate tensor name: tensor infos #%zu and #%llu have the same name",
+                       (size_t)(first - g->tensors), (unsigned long long)index);
+    }
     uint32_t nd;
-    if (!rd_u32(c, &nd, "n_dims")) return mmx_error_prefix(c->err, "tensor '%s'", name);
+    if (!rd_u32(c, &w, "n_dims", &nd)) return MMX_ERR_FORMAT;
     if (nd < 1 || nd > MMX_MAX_DIMS)
-        return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: tensor '%s' has %u dimensions (1..%d allowed)", c->name, name, nd,
-                        MMX_MAX_DIMS);
+        return fail_at(c, &w, "n_dims is %u at offset %zu, expected 1..%d", nd, c->pos - 4, MMX_MAX_DIMS);
     uint64_t ne[MMX_MAX_DIMS], n_elems = 1;
     for (uint32_t i = 0; i < nd; i++) {
-        if (!rd_u64(c, &ne[i], "a dimension")) return mmx_error_prefix(c->err, "tensor '%s'", name);
-        if (ne[i] == 0 || ne[i] > ((uint64_t)1 << 62) || __builtin_mul_overflow(n_elems, ne[i], &n_elems) ||
-            n_elems > ((uint64_t)1 << 62))
-            return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: tensor '%s': dimension %u = %llu is zero or overflows", c->name,
-                            name, i, (unsigned long long)ne[i]);
+        if (!rd_u64(c, &w, "a dimension (ne)", &ne[i])) return MMX_ERR_FORMAT;
+        if (ne[i] == 0) return fail_at(c, &w, "ne[%u] is 0, expected at least 1", i);
+        if (__builtin_mul_overflow(n_elems, ne[i], &n_elems) || n_elems > (uint64_t)INT64_MAX)
+            return fail_at(c, &w, "the shape overflows: ne[%u] = %llu makes more than 2^63-1 elements", i,
+                           (unsigned long long)ne[i]);
     }
     uint32_t type;
     uint64_t offset;
-    if (!rd_u32(c, &type, "a tensor type") || !rd_u64(c, &offset, "a tensor offset"))
-        return mmx_error_prefix(c->err, "tensor '%s'", name);
-    size_t ti = sizeof ggml_types / sizeof ggml_types[0];
-    for (size_t i = 0; i < sizeof ggml_types / sizeof ggml_types[0]; i++)
-        if (ggml_types[i].id == type) ti = i;
-    if (ti == sizeof ggml_types / sizeof ggml_types[0])
-        return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: tensor '%s' has unknown ggml type %u", c->name, name, type);
-    if (ne[0] % ggml_types[ti].blck)
-        return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: tensor '%s': row of %llu elements is not a multiple of the %s block (%u)",
-                        c->name, name, (unsigned long long)ne[0], ggml_types[ti].name, ggml_types[ti].blck);
+    if (!rd_u32(c, &w, "the ggml type", &type)) return MMX_ERR_FORMAT;
+    const ggml_type_info *ti = ggml_type_lookup(type);
+    if (!ti) return fail_at(c, &w, "unknown ggml type id %u at offset %zu", type, c->pos - 4);
+    if (!rd_u64(c, &w, "the data offset", &offset)) return MMX_ERR_FORMAT;
+    if (ne[0] % ti->blck)
+        return fail_at(c, &w, "rows of %llu elements (ne[0]) are not a multiple of the %s block size %u",
+                       (unsigned long long)ne[0], ti->name, ti->blck);
     uint64_t nbytes;
-    if (__builtin_mul_overflow(n_elems / ggml_types[ti].blck, (uint64_t)ggml_types[ti].size, &nbytes))
-        return mmx_fail(c->err, MMX_ERR_FORMAT, "%s: tensor '%s': size overflows", c->name, name);
+    if (__builtin_mul_overflow(n_elems / ti->blck, (uint64_t)ti->size, &nbytes) || nbytes > SIZE_MAX)
+        return fail_at(c, &w, "the data size of %llu %s elements overflows", (unsigned long long)n_elems, ti->name);
     t->type = mmx_type_from_ggml(type);
-    t->type_name = ggml_types[ti].name;
+    t->type_name = ti->name;
     t->n_dims = (int)nd;
-    for (uint32_t i = 0; i < nd; i++) t->shape[i] = ne[nd - 1 - i]; /* PyTorch order */
+    for (uint32_t i = 0; i < nd; i++) t->shape[i] = ne[nd - 1 - i]; /* PyTorch order: outermost first */
     t->n_bytes = (size_t)nbytes;
     *offset_out = offset;
-    *size_out = nbytes;
+    return MMX_OK;
+}
+
+static mmx_status read_alignment(cursor *c, mmx_gguf *g) {
+    g->alignment = DEFAULT_ALIGNMENT;
+    const gguf_kv *al = mmx_strmap_get(&g->kv_by_key, "general.alignment");
+    if (!al) return MMX_OK;
+    where w = {"key", al->key, 0};
+    if (al->type != MMX_GGUF_U32)
+        return fail_at(c, &w, "type is %s, expected u32", value_type_name(al->type));
+    uint32_t a = (uint32_t)rd_le(al->val, 4);
+    if (a == 0 || (a & (a - 1)))
+        return fail_at(c, &w, "alignment %u is not a power of two", a);
+    g->alignment = a;
     return MMX_OK;
 }
 
@@ -277,72 +399,80 @@ mmx_status mmx_gguf_parse(const void *buf, size_t len, const char *name, mmx_ggu
     mmx_error local;
     if (!err) err = &local;
     *out = NULL;
+    if (!name) name = "(buffer)";
+    MMX_ASSERT(buf || len == 0);
     cursor c = {buf, len, 0, name, err};
-    if (len < 4 || memcmp(buf, "GGUF", 4) != 0)
-        return mmx_fail(err, MMX_ERR_FORMAT, "%s: not a GGUF file (bad magic)", name);
+    const uint8_t *p = buf;
+    if (len < 4) return mmx_fail(err, MMX_ERR_FORMAT, "%s: truncated: %zu bytes, a GGUF file starts with a 24-byte header", name, len);
+    if (memcmp(p, "GGUF", 4) != 0) {
+        char m[4];
+        for (int i = 0; i < 4; i++) m[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+        return mmx_fail(err, MMX_ERR_FORMAT, "%s: not a GGUF file: magic is '%.4s' (%02x %02x %02x %02x), expected 'GGUF'",
+                        name, m, p[0], p[1], p[2], p[3]);
+    }
     c.pos = 4;
     uint32_t version;
     uint64_t n_tensors, n_kv;
-    if (!rd_u32(&c, &version, "the version")) return err->status;
-    if (version != 2 && version != 3)
-        return mmx_fail(err, MMX_ERR_FORMAT, "%s: GGUF version %u is not supported (2 or 3)", name, version);
-    if (!rd_u64(&c, &n_tensors, "the tensor count") || !rd_u64(&c, &n_kv, "the metadata count")) return err->status;
-    /* each kv takes at least 13 bytes (key length, type, 1-byte value), each tensor info 28 */
-    if (n_kv > (len - c.pos) / 13)
-        return mmx_fail(err, MMX_ERR_FORMAT, "%s: metadata count %llu cannot fit in %zu bytes", name,
-                        (unsigned long long)n_kv, len);
-    if (n_tensors > (len - c.pos) / 28)
-        return mmx_fail(err, MMX_ERR_FORMAT, "%s: tensor count %llu cannot fit in %zu bytes", name,
-                        (unsigned long long)n_tensors, len);
+    if (!rd_u32(&c, NULL, "the version", &version)) return MMX_ERR_FORMAT;
+    if (version != 2 && version != 3) {
+        if (version != 0 && (version & 0xffff) == 0)
+            return mmx_fail(err, MMX_ERR_FORMAT, "%s: header: GGUF version %u (0x%08x) looks byte-swapped: big-endian files are not supported",
+                            name, version, version);
+        return mmx_fail(err, MMX_ERR_FORMAT, "%s: header: GGUF version %u is not supported, expected 2 or 3", name, version);
+    }
+    if (!rd_u64(&c, NULL, "the tensor count", &n_tensors) || !rd_u64(&c, NULL, "the metadata count", &n_kv))
+        return MMX_ERR_FORMAT;
+    size_t left = len - c.pos;
+    if (n_kv > left / MIN_KV_BYTES)
+        return mmx_fail(err, MMX_ERR_FORMAT,
+                        "%s: header: n_kv = %llu metadata pairs cannot fit: each needs at least %u bytes, only %zu bytes follow",
+                        name, (unsigned long long)n_kv, MIN_KV_BYTES, left);
+    if (n_tensors > (left - n_kv * MIN_KV_BYTES) / MIN_TENSOR_BYTES)
+        return mmx_fail(err, MMX_ERR_FORMAT,
+                        "%s: header: n_tensors = %llu tensor infos cannot fit: each needs at least %u bytes, only %zu bytes "
+                        "follow (after at least %llu for the metadata)",
+                        name, (unsigned long long)n_tensors, MIN_TENSOR_BYTES, left,
+                        (unsigned long long)(n_kv * MIN_KV_BYTES));
     mmx_gguf *g = calloc(1, sizeof *g);
     mmx_status st = MMX_OK;
-    uint64_t *offsets = NULL, *sizes = NULL;
+    uint64_t *offsets = NULL;
     if (!g || !(g->kv = calloc((size_t)n_kv + 1, sizeof *g->kv)) ||
         !(g->tensors = calloc((size_t)n_tensors + 1, sizeof *g->tensors)) ||
         !(g->tensor_names = calloc((size_t)n_tensors + 1, sizeof *g->tensor_names)) ||
-        !(offsets = calloc((size_t)n_tensors + 1, sizeof *offsets)) || !(sizes = calloc((size_t)n_tensors + 1, sizeof *sizes)) ||
-        !mmx_strmap_init(&g->kv_by_key, (size_t)n_kv) || !mmx_strmap_init(&g->tensor_by_name, (size_t)n_tensors)) {
-        st = mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+        !(offsets = calloc((size_t)n_tensors + 1, sizeof *offsets)) || !mmx_strmap_init(&g->kv_by_key, (size_t)n_kv) ||
+        !mmx_strmap_init(&g->tensor_by_name, (size_t)n_tensors)) {
+        st = fail_nomem(&c);
         goto done;
     }
+    g->base = p;
     g->version = version;
-    for (uint64_t i = 0; i < n_kv && st == MMX_OK; i++) st = parse_kv(&c, g);
+    for (uint64_t i = 0; i < n_kv && st == MMX_OK; i++) st = parse_kv(&c, g, i);
+    if (st != MMX_OK || (st = read_alignment(&c, g)) != MMX_OK) goto done;
+    for (uint64_t i = 0; i < n_tensors && st == MMX_OK; i++) st = parse_tensor_info(&c, g, i, &offsets[i]);
     if (st != MMX_OK) goto done;
-    g->alignment = 32;
-    gguf_kv *al = mmx_strmap_get(&g->kv_by_key, "general.alignment");
-    if (al) {
-        uint64_t a = al->type == MMX_GGUF_U32 ? rd_le(al->val, 4) : 0;
-        if (a == 0 || (a & (a - 1)) || a > 65536) {
-            st = mmx_fail(err, MMX_ERR_FORMAT, "%s: general.alignment must be a u32 power of two <= 65536", name);
-            goto done;
-        }
-        g->alignment = (size_t)a;
-    }
-    for (uint64_t i = 0; i < n_tensors && st == MMX_OK; i++) st = parse_tensor_info(&c, g, &offsets[i], &sizes[i]);
-    if (st != MMX_OK) goto done;
-    size_t data_start = (c.pos + g->alignment - 1) / g->alignment * g->alignment;
-    if (n_tensors && data_start > len) {
-        st = mmx_fail(err, MMX_ERR_FORMAT, "%s: truncated: no tensor data after the header", name);
-        goto done;
-    }
+
+    /* data section: the header padded to the alignment; every tensor aligned and inside the file */
+    size_t data_start = c.pos + (g->alignment - c.pos % g->alignment) % g->alignment;
+    size_t data_len = data_start <= len ? len - data_start : 0;
     for (size_t i = 0; i < g->n_tensors; i++) {
         mmx_tensor *t = &g->tensors[i];
+        where w = {"tensor", t->name, i};
         if (offsets[i] % g->alignment) {
-            st = mmx_fail(err, MMX_ERR_FORMAT, "%s: tensor '%s': offset %llu is not a multiple of the alignment %zu", name,
-                          t->name, (unsigned long long)offsets[i], g->alignment);
+            st = fail_at(&c, &w, "data offset %llu is not a multiple of the alignment %zu", (unsigned long long)offsets[i],
+                         g->alignment);
             goto done;
         }
-        if (offsets[i] > len - data_start || sizes[i] > len - data_start - offsets[i]) {
-            st = mmx_fail(err, MMX_ERR_FORMAT,
-                          "%s: tensor '%s': data [%llu, +%llu) lies beyond the end of the file (%zu bytes): truncated?",
-                          name, t->name, (unsigned long long)(data_start + offsets[i]), (unsigned long long)sizes[i], len);
+        if (data_start > len || offsets[i] > data_len || t->n_bytes > data_len - offsets[i]) {
+            st = fail_at(&c, &w,
+                         "truncated: its %zu bytes of data at offset %llu of the data section (file offset %zu) run past "
+                         "the end of the file (%zu bytes)",
+                         t->n_bytes, (unsigned long long)offsets[i], data_start, len);
             goto done;
         }
-        t->data = (const uint8_t *)buf + data_start + offsets[i];
+        t->data = p + data_start + offsets[i];
     }
 done:
     free(offsets);
-    free(sizes);
     if (st != MMX_OK) {
         mmx_gguf_free(g);
         return st;
@@ -365,6 +495,7 @@ mmx_status mmx_gguf_open(const char *path, mmx_gguf **out, mmx_error *err) {
     return MMX_OK;
 }
 
+/* ---- accessors ------------------------------------------------------------------------------ */
 uint32_t mmx_gguf_version(const mmx_gguf *g) { return g->version; }
 size_t mmx_gguf_alignment(const mmx_gguf *g) { return g->alignment; }
 size_t mmx_gguf_n_kv(const mmx_gguf *g) { return g->n_kv; }
@@ -373,7 +504,7 @@ const char *mmx_gguf_key(const mmx_gguf *g, size_t i) {
     return g->kv[i].key;
 }
 int64_t mmx_gguf_find_key(const mmx_gguf *g, const char *key) {
-    gguf_kv *kv = mmx_strmap_get(&g->kv_by_key, key);
+    const gguf_kv *kv = mmx_strmap_get(&g->kv_by_key, key);
     return kv ? (int64_t)(kv - g->kv) : -1;
 }
 mmx_gguf_type mmx_gguf_kv_type(const mmx_gguf *g, size_t i) {
@@ -381,7 +512,7 @@ mmx_gguf_type mmx_gguf_kv_type(const mmx_gguf *g, size_t i) {
     return g->kv[i].type;
 }
 
-/* numeric value of a scalar at p of type t, as int64 (ok=false if not an integer or out of range) */
+/* integer value of a scalar of type t at p (false if t is not an integer type or it exceeds int64) */
 static bool num_int(mmx_gguf_type t, const uint8_t *p, int64_t *out) {
     uint64_t u;
     switch (t) {
@@ -414,56 +545,69 @@ static bool num_float(mmx_gguf_type t, const uint8_t *p, double *out) {
         memcpy(out, &u, 8);
         return true;
     }
+    if (t == MMX_GGUF_U64) {
+        *out = (double)rd_le(p, 8);
+        return true;
+    }
     int64_t i;
     if (t == MMX_GGUF_BOOL || !num_int(t, p, &i)) return false;
     *out = (double)i;
     return true;
 }
 
+static const gguf_kv *find(const mmx_gguf *g, const char *key) { return mmx_strmap_get(&g->kv_by_key, key); }
+
 bool mmx_gguf_get_int(const mmx_gguf *g, const char *key, int64_t *out) {
-    gguf_kv *kv = mmx_strmap_get(&g->kv_by_key, key);
+    const gguf_kv *kv = find(g, key);
     return kv && kv->type != MMX_GGUF_BOOL && num_int(kv->type, kv->val, out);
 }
 bool mmx_gguf_get_float(const mmx_gguf *g, const char *key, double *out) {
-    gguf_kv *kv = mmx_strmap_get(&g->kv_by_key, key);
-    return kv && kv->type != MMX_GGUF_STRING && kv->type != MMX_GGUF_ARRAY && num_float(kv->type, kv->val, out);
+    const gguf_kv *kv = find(g, key);
+    return kv && num_float(kv->type, kv->val, out);
 }
 bool mmx_gguf_get_bool(const mmx_gguf *g, const char *key, bool *out) {
-    gguf_kv *kv = mmx_strmap_get(&g->kv_by_key, key);
+    const gguf_kv *kv = find(g, key);
     int64_t v;
+    if (kv && kv->type == MMX_GGUF_U64) { /* any nonzero u64, even one above INT64_MAX */
+        *out = rd_le(kv->val, 8) != 0;
+        return true;
+    }
     if (!kv || !num_int(kv->type, kv->val, &v)) return false;
     *out = v != 0;
     return true;
 }
 bool mmx_gguf_get_str(const mmx_gguf *g, const char *key, const char **ptr, size_t *len) {
-    gguf_kv *kv = mmx_strmap_get(&g->kv_by_key, key);
+    const gguf_kv *kv = find(g, key);
     if (!kv || kv->type != MMX_GGUF_STRING) return false;
     *ptr = (const char *)kv->val;
     *len = (size_t)kv->str_len;
     return true;
 }
 bool mmx_gguf_get_arr(const mmx_gguf *g, const char *key, mmx_gguf_type *elem_type, size_t *count) {
-    gguf_kv *kv = mmx_strmap_get(&g->kv_by_key, key);
+    const gguf_kv *kv = find(g, key);
     if (!kv || kv->type != MMX_GGUF_ARRAY) return false;
     *elem_type = kv->arr_type;
     *count = (size_t)kv->arr_n;
     return true;
 }
+static const gguf_kv *numeric_array(const mmx_gguf *g, const char *key, size_t i) {
+    const gguf_kv *kv = find(g, key);
+    return kv && kv->type == MMX_GGUF_ARRAY && kv->arr_type != MMX_GGUF_STRING && i < kv->arr_n ? kv : NULL;
+}
 bool mmx_gguf_arr_int(const mmx_gguf *g, const char *key, size_t i, int64_t *out) {
-    gguf_kv *kv = mmx_strmap_get(&g->kv_by_key, key);
-    if (!kv || kv->type != MMX_GGUF_ARRAY || i >= kv->arr_n || kv->arr_type == MMX_GGUF_STRING) return false;
-    return num_int(kv->arr_type, kv->arr_data + i * scalar_size(kv->arr_type), out);
+    const gguf_kv *kv = numeric_array(g, key, i);
+    return kv && num_int(kv->arr_type, kv->arr_data + i * scalar_size(kv->arr_type), out);
 }
 bool mmx_gguf_arr_float(const mmx_gguf *g, const char *key, size_t i, double *out) {
-    gguf_kv *kv = mmx_strmap_get(&g->kv_by_key, key);
-    if (!kv || kv->type != MMX_GGUF_ARRAY || i >= kv->arr_n || kv->arr_type == MMX_GGUF_STRING) return false;
-    return num_float(kv->arr_type, kv->arr_data + i * scalar_size(kv->arr_type), out);
+    const gguf_kv *kv = numeric_array(g, key, i);
+    return kv && num_float(kv->arr_type, kv->arr_data + i * scalar_size(kv->arr_type), out);
 }
 bool mmx_gguf_arr_str(const mmx_gguf *g, const char *key, size_t i, const char **ptr, size_t *len) {
-    gguf_kv *kv = mmx_strmap_get(&g->kv_by_key, key);
+    const gguf_kv *kv = find(g, key);
     if (!kv || kv->type != MMX_GGUF_ARRAY || kv->arr_type != MMX_GGUF_STRING || i >= kv->arr_n) return false;
-    *ptr = (const char *)kv->arr_str[i];
-    *len = (size_t)kv->arr_str_len[i];
+    const uint8_t *s = g->base + kv->arr_str[i];
+    *len = (size_t)rd_u64le(s);
+    *ptr = (const char *)s + 8;
     return true;
 }
 
@@ -482,16 +626,20 @@ typedef struct {
     char *name;
     mmx_type type;
     int n_dims;
-    uint64_t shape[MMX_MAX_DIMS];
+    uint64_t shape[MMX_MAX_DIMS]; /* PyTorch order */
     uint64_t n_bytes, offset;
 } writer_tensor;
 
 struct mmx_gguf_writer {
     char *path, *tmp_path;
     FILE *f;
-    uint8_t *kv;        /* serialised key/value pairs */
-    size_t kv_len, kv_cap;
+    uint8_t *buf;       /* serialised key/value pairs, then the tensor infos */
+    size_t buf_len, buf_cap;
     uint64_t n_kv;
+    char **keys;        /* copies of the keys, for the duplicate check */
+    size_t cap_keys;
+    mmx_strmap key_set, name_set;
+    size_t alignment;
     writer_tensor *tensors;
     size_t n_tensors, cap_tensors;
     size_t current;     /* tensor being written */
@@ -500,30 +648,49 @@ struct mmx_gguf_writer {
     mmx_error err;
 };
 
+/* Marks the writer failed with the message; every later call returns the same status. */
+static mmx_status wfail(mmx_gguf_writer *w, mmx_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static mmx_status wfail(mmx_gguf_writer *w, mmx_status st, const char *fmt, ...) {
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    w->failed = true;
+    return mmx_fail(&w->err, st, "%s: %s", w->path, msg);
+}
+
 static bool wbuf(mmx_gguf_writer *w, const void *p, size_t n) {
-    if (w->kv_len + n > w->kv_cap) {
-        size_t cap = w->kv_cap ? w->kv_cap : 4096;
-        while (cap < w->kv_len + n) cap *= 2;
-        uint8_t *nb = realloc(w->kv, cap);
-        if (!nb) {
-            w->failed = true;
-            mmx_fail(&w->err, MMX_ERR_NOMEM, "out of memory");
+    if (n > w->buf_cap - w->buf_len) {
+        size_t cap = w->buf_cap ? w->buf_cap : 4096, need;
+        if (!mmx_add_ok(w->buf_len, n, &need)) {
+            wfail(w, MMX_ERR_NOMEM, "metadata too large");
             return false;
         }
-        w->kv = nb;
-        w->kv_cap = cap;
+        while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        uint8_t *nb = realloc(w->buf, cap);
+        if (!nb) {
+            wfail(w, MMX_ERR_NOMEM, "out of memory for the metadata");
+            return false;
+        }
+        w->buf = nb;
+        w->buf_cap = cap;
     }
-    memcpy(w->kv + w->kv_len, p, n);
-    w->kv_len += n;
+    if (n) memcpy(w->buf + w->buf_len, p, n);
+    w->buf_len += n;
     return true;
 }
+static void put_le(uint8_t *b, uint64_t v, size_t n) {
+    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(v >> (8 * i));
+}
 static bool wu32(mmx_gguf_writer *w, uint32_t v) {
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    uint8_t b[4];
+    put_le(b, v, 4);
     return wbuf(w, b, 4);
 }
 static bool wu64(mmx_gguf_writer *w, uint64_t v) {
     uint8_t b[8];
-    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+    put_le(b, v, 8);
     return wbuf(w, b, 8);
 }
 static bool wstr(mmx_gguf_writer *w, const char *s, size_t n) { return wu64(w, n) && wbuf(w, s, n); }
@@ -532,12 +699,15 @@ static bool wscalar(mmx_gguf_writer *w, mmx_gguf_type t, int64_t iv, double fv) 
     size_t n = scalar_size(t);
     if (t == MMX_GGUF_F32) {
         float f = (float)fv;
-        memcpy(b, &f, 4);
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        put_le(b, u, 4);
     } else if (t == MMX_GGUF_F64) {
-        memcpy(b, &fv, 8);
+        uint64_t u;
+        memcpy(&u, &fv, 8);
+        put_le(b, u, 8);
     } else {
-        uint64_t u = (uint64_t)iv;
-        for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(u >> (8 * i));
+        put_le(b, (uint64_t)iv, n);
     }
     return wbuf(w, b, n);
 }
@@ -545,13 +715,14 @@ static bool wscalar(mmx_gguf_writer *w, mmx_gguf_type t, int64_t iv, double fv) 
 mmx_status mmx_gguf_writer_open(const char *path, mmx_gguf_writer **out, mmx_error *err) {
     *out = NULL;
     mmx_gguf_writer *w = calloc(1, sizeof *w);
-    if (!w) return mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+    if (!w) return mmx_fail(err, MMX_ERR_NOMEM, "%s: out of memory", path);
     size_t n = strlen(path) + 5;
     w->path = strdup(path);
     w->tmp_path = malloc(n);
-    if (!w->path || !w->tmp_path) {
+    w->alignment = DEFAULT_ALIGNMENT;
+    if (!w->path || !w->tmp_path || !mmx_strmap_init(&w->key_set, 64) || !mmx_strmap_init(&w->name_set, 64)) {
         mmx_gguf_writer_free(w);
-        return mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+        return mmx_fail(err, MMX_ERR_NOMEM, "%s: out of memory", path);
     }
     snprintf(w->tmp_path, n, "%s.tmp", path);
     w->f = fopen(w->tmp_path, "wb");
@@ -566,20 +737,49 @@ mmx_status mmx_gguf_writer_open(const char *path, mmx_gguf_writer **out, mmx_err
     return MMX_OK;
 }
 
+/* Starts a key/value pair: checks the writer state and the key, records it, writes key and type. */
 static mmx_status kv_head(mmx_gguf_writer *w, const char *key, mmx_gguf_type t) {
     if (w->failed) return w->err.status;
-    if (w->data_started) {
-        w->failed = true;
-        return mmx_fail(&w->err, MMX_ERR_INVALID_ARG, "metadata '%s' added after the data began", key);
+    if (w->data_started) return wfail(w, MMX_ERR_INVALID_ARG, "key '%s' set after the tensor data began", key);
+    size_t kn = strlen(key);
+    if (kn == 0 || kn > MAX_KEY_LEN) return wfail(w, MMX_ERR_INVALID_ARG, "key of %zu bytes (1..%u allowed)", kn, MAX_KEY_LEN);
+    if (!strcmp(key, "general.alignment") && t != MMX_GGUF_U32)
+        return wfail(w, MMX_ERR_INVALID_ARG, "key 'general.alignment' must be a u32, not %s", value_type_name(t));
+    if (w->n_kv == w->cap_keys) {
+        size_t cap = w->cap_keys ? 2 * w->cap_keys : 64;
+        char **nk = realloc(w->keys, cap * sizeof *nk);
+        if (!nk) return wfail(w, MMX_ERR_NOMEM, "out of memory");
+        w->keys = nk;
+        w->cap_keys = cap;
     }
-    w->n_kv++;
-    if (!wstr(w, key, strlen(key)) || !wu32(w, (uint32_t)t)) return w->err.status;
+    char *copy = strdup(key);
+    if (!copy) return wfail(w, MMX_ERR_NOMEM, "out of memory");
+    bool existed;
+    if (!mmx_strmap_put(&w->key_set, copy, NULL, &existed)) {
+        free(copy);
+        return wfail(w, MMX_ERR_NOMEM, "out of memory");
+    }
+    if (existed) {
+        free(copy);
+        return wfail(w, MMX_ERR_INVALID_ARG, "key '%s' set twice", key);
+    }
+    w->keys[w->n_kv++] = copy;
+    if (!wstr(w, key, kn) || !wu32(w, (uint32_t)t)) return w->err.status;
+    return MMX_OK;
+}
+
+static mmx_status set_alignment(mmx_gguf_writer *w, uint64_t a) {
+    if (a == 0 || (a & (a - 1)) || a > MAX_ALIGNMENT)
+        return wfail(w, MMX_ERR_INVALID_ARG, "general.alignment %llu is not a power of two in 1..%u", (unsigned long long)a,
+                     MAX_ALIGNMENT);
+    w->alignment = (size_t)a;
     return MMX_OK;
 }
 
 mmx_status mmx_gguf_writer_set_int(mmx_gguf_writer *w, const char *key, mmx_gguf_type type, int64_t v) {
     MMX_ASSERT(scalar_size(type) && type != MMX_GGUF_F32 && type != MMX_GGUF_F64);
     mmx_status st = kv_head(w, key, type);
+    if (st == MMX_OK && !strcmp(key, "general.alignment")) st = set_alignment(w, (uint64_t)v);
     return st != MMX_OK ? st : wscalar(w, type, v, 0) ? MMX_OK : w->err.status;
 }
 mmx_status mmx_gguf_writer_set_float(mmx_gguf_writer *w, const char *key, mmx_gguf_type type, double v) {
@@ -631,79 +831,99 @@ mmx_status mmx_gguf_writer_copy_kv(mmx_gguf_writer *w, const mmx_gguf *src, size
     if (kv->type == MMX_GGUF_ARRAY) {
         if (!wu32(w, (uint32_t)kv->arr_type) || !wu64(w, kv->arr_n)) return w->err.status;
         if (kv->arr_type == MMX_GGUF_STRING) {
-            for (uint64_t k = 0; k < kv->arr_n; k++)
-                if (!wstr(w, (const char *)kv->arr_str[k], (size_t)kv->arr_str_len[k])) return w->err.status;
-            return MMX_OK;
+            /* the strings lie back to back in the source: copy the whole run at once */
+            size_t begin = kv->arr_n ? kv->arr_str[0] : 0, end = begin;
+            if (kv->arr_n) {
+                size_t last = kv->arr_str[kv->arr_n - 1];
+                end = last + 8 + (size_t)rd_u64le(src->base + last);
+            }
+            return wbuf(w, src->base + begin, end - begin) ? MMX_OK : w->err.status;
         }
         return wbuf(w, kv->arr_data, (size_t)kv->arr_n * scalar_size(kv->arr_type)) ? MMX_OK : w->err.status;
     }
+    if (!strcmp(kv->key, "general.alignment") && (st = set_alignment(w, rd_le(kv->val, 4))) != MMX_OK) return st;
     return wbuf(w, kv->val, scalar_size(kv->type)) ? MMX_OK : w->err.status;
 }
 
 mmx_status mmx_gguf_writer_add_tensor(mmx_gguf_writer *w, const char *name, mmx_type type, int n_dims,
                                       const uint64_t *shape) {
     if (w->failed) return w->err.status;
-    MMX_ASSERT(n_dims >= 1 && n_dims <= MMX_MAX_DIMS && (unsigned)type < MMX_TYPE_COUNT);
-    if (w->data_started) {
-        w->failed = true;
-        return mmx_fail(&w->err, MMX_ERR_INVALID_ARG, "tensor '%s' added after the data began", name);
-    }
+    MMX_ASSERT((unsigned)type < MMX_TYPE_COUNT);
+    if (w->data_started) return wfail(w, MMX_ERR_INVALID_ARG, "tensor '%s' added after the tensor data began", name);
+    size_t nl = strlen(name);
+    if (nl == 0 || nl > WRITER_MAX_NAME)
+        return wfail(w, MMX_ERR_INVALID_ARG, "tensor name '%s' has %zu bytes (1..%u allowed by ggml)", name, nl,
+                     WRITER_MAX_NAME);
+    if (n_dims < 1 || n_dims > MMX_MAX_DIMS)
+        return wfail(w, MMX_ERR_INVALID_ARG, "tensor '%s': %d dimensions (1..%d allowed)", name, n_dims, MMX_MAX_DIMS);
     uint64_t n = 1;
-    for (int i = 0; i < n_dims; i++) n *= shape[i];
-    size_t row = mmx_type_row_bytes(type, (size_t)shape[n_dims - 1]);
-    if (row == 0) {
-        w->failed = true;
-        return mmx_fail(&w->err, MMX_ERR_INVALID_ARG, "tensor '%s': rows of %llu elements do not fit %s blocks", name,
-                        (unsigned long long)shape[n_dims - 1], mmx_type_name(type));
-    }
+    for (int i = 0; i < n_dims; i++)
+        if (shape[i] == 0 || __builtin_mul_overflow(n, shape[i], &n) || n > (uint64_t)INT64_MAX)
+            return wfail(w, MMX_ERR_INVALID_ARG, "tensor '%s': dimension %d = %llu is zero or overflows the element count",
+                         name, i, (unsigned long long)shape[i]);
+    uint64_t cols = shape[n_dims - 1], n_bytes;
+    size_t row = cols <= SIZE_MAX ? mmx_type_row_bytes(type, (size_t)cols) : 0;
+    if (row == 0)
+        return wfail(w, MMX_ERR_INVALID_ARG, "tensor '%s': rows of %llu elements are not a whole number of %s blocks", name,
+                     (unsigned long long)cols, mmx_type_name(type));
+    if (__builtin_mul_overflow((uint64_t)row, n / cols, &n_bytes) || n_bytes > SIZE_MAX / 2)
+        return wfail(w, MMX_ERR_INVALID_ARG, "tensor '%s': the data size overflows", name);
     if (w->n_tensors == w->cap_tensors) {
         size_t cap = w->cap_tensors ? 2 * w->cap_tensors : 64;
         writer_tensor *nt = realloc(w->tensors, cap * sizeof *nt);
-        if (!nt) {
-            w->failed = true;
-            return mmx_fail(&w->err, MMX_ERR_NOMEM, "out of memory");
-        }
+        if (!nt) return wfail(w, MMX_ERR_NOMEM, "out of memory");
         w->tensors = nt;
         w->cap_tensors = cap;
     }
     writer_tensor *t = &w->tensors[w->n_tensors];
     memset(t, 0, sizeof *t);
     t->name = strdup(name);
-    if (!t->name) {
-        w->failed = true;
-        return mmx_fail(&w->err, MMX_ERR_NOMEM, "out of memory");
+    if (!t->name) return wfail(w, MMX_ERR_NOMEM, "out of memory");
+    bool existed;
+    if (!mmx_strmap_put(&w->name_set, t->name, NULL, &existed) || existed) {
+        free(t->name);
+        return existed ? wfail(w, MMX_ERR_INVALID_ARG, "tensor '%s' added twice", name)
+                       : wfail(w, MMX_ERR_NOMEM, "out of memory");
     }
     w->n_tensors++;
     t->type = type;
     t->n_dims = n_dims;
     memcpy(t->shape, shape, (size_t)n_dims * sizeof *shape);
-    t->n_bytes = (uint64_t)row * (n / shape[n_dims - 1]);
+    t->n_bytes = n_bytes;
     return MMX_OK;
 }
 
 static bool fwrite_all(mmx_gguf_writer *w, const void *p, size_t n) {
     if (n && fwrite(p, 1, n, w->f) != n) {
-        w->failed = true;
-        mmx_fail(&w->err, MMX_ERR_IO, "%s: write failed: %s", w->tmp_path, strerror(errno));
+        wfail(w, MMX_ERR_IO, "write to %s failed: %s", w->tmp_path, strerror(errno));
         return false;
     }
     return true;
 }
 
-static bool pad_to(mmx_gguf_writer *w, uint64_t pos) {
-    static const uint8_t zeros[32] = {0};
-    uint64_t pad = (32 - pos % 32) % 32;
-    return fwrite_all(w, zeros, (size_t)pad);
+/* zero bytes up to the next multiple of the alignment after `pos` bytes */
+static bool pad_after(mmx_gguf_writer *w, uint64_t pos) {
+    static const uint8_t zeros[4096];
+    uint64_t pad = (w->alignment - pos % w->alignment) % w->alignment;
+    while (pad > 0) {
+        size_t k = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
+        if (!fwrite_all(w, zeros, k)) return false;
+        pad -= k;
+    }
+    return true;
 }
 
 mmx_status mmx_gguf_writer_begin_data(mmx_gguf_writer *w) {
     if (w->failed) return w->err.status;
-    /* tensor infos go into the same buffer after the kvs */
+    if (w->data_started) return wfail(w, MMX_ERR_INVALID_ARG, "begin_data called twice");
+    /* tensor infos follow the key/value pairs in the same buffer; offsets are consecutive */
     uint64_t off = 0;
     for (size_t i = 0; i < w->n_tensors; i++) {
         writer_tensor *t = &w->tensors[i];
         t->offset = off;
-        off += (t->n_bytes + 31) / 32 * 32;
+        uint64_t padded = t->n_bytes + (w->alignment - t->n_bytes % w->alignment) % w->alignment;
+        if (__builtin_add_overflow(off, padded, &off))
+            return wfail(w, MMX_ERR_INVALID_ARG, "tensor '%s': the data section overflows", t->name);
         if (!wstr(w, t->name, strlen(t->name)) || !wu32(w, (uint32_t)t->n_dims)) return w->err.status;
         for (int d = t->n_dims - 1; d >= 0; d--)
             if (!wu64(w, t->shape[d])) return w->err.status; /* ggml ne: fastest first */
@@ -711,12 +931,15 @@ mmx_status mmx_gguf_writer_begin_data(mmx_gguf_writer *w) {
     }
     uint8_t head[24];
     memcpy(head, "GGUF", 4);
-    uint32_t version = 3;
-    uint64_t nt = w->n_tensors, nkv = w->n_kv;
-    memcpy(head + 4, &version, 4);
-    memcpy(head + 8, &nt, 8);
-    memcpy(head + 16, &nkv, 8);
-    if (!fwrite_all(w, head, 24) || !fwrite_all(w, w->kv, w->kv_len) || !pad_to(w, 24 + w->kv_len)) return w->err.status;
+    put_le(head + 4, 3, 4);
+    put_le(head + 8, w->n_tensors, 8);
+    put_le(head + 16, w->n_kv, 8);
+    if (!fwrite_all(w, head, sizeof head) || !fwrite_all(w, w->buf, w->buf_len) ||
+        !pad_after(w, sizeof head + (uint64_t)w->buf_len))
+        return w->err.status;
+    free(w->buf); /* not needed any more */
+    w->buf = NULL;
+    w->buf_len = w->buf_cap = 0;
     w->data_started = true;
     w->current = 0;
     w->written = 0;
@@ -725,13 +948,11 @@ mmx_status mmx_gguf_writer_begin_data(mmx_gguf_writer *w) {
 
 mmx_status mmx_gguf_writer_write(mmx_gguf_writer *w, const void *data, size_t n) {
     if (w->failed) return w->err.status;
-    MMX_ASSERT(w->data_started);
+    if (!w->data_started) return wfail(w, MMX_ERR_INVALID_ARG, "tensor data written before begin_data");
     const uint8_t *p = data;
     while (n > 0) {
-        if (w->current >= w->n_tensors) {
-            w->failed = true;
-            return mmx_fail(&w->err, MMX_ERR_INVALID_ARG, "more data than the declared tensors hold");
-        }
+        if (w->current >= w->n_tensors)
+            return wfail(w, MMX_ERR_INVALID_ARG, "%zu bytes more than the %zu declared tensors hold", n, w->n_tensors);
         writer_tensor *t = &w->tensors[w->current];
         uint64_t room = t->n_bytes - w->written;
         size_t k = n < room ? n : (size_t)room;
@@ -740,7 +961,7 @@ mmx_status mmx_gguf_writer_write(mmx_gguf_writer *w, const void *data, size_t n)
         p += k;
         n -= k;
         if (w->written == t->n_bytes) {
-            if (!pad_to(w, t->n_bytes)) return w->err.status;
+            if (!pad_after(w, t->n_bytes)) return w->err.status;
             w->current++;
             w->written = 0;
         }
@@ -748,25 +969,36 @@ mmx_status mmx_gguf_writer_write(mmx_gguf_writer *w, const void *data, size_t n)
     return MMX_OK;
 }
 
+/* fsync the directory holding `path`, so the rename itself is durable (best effort) */
+static void sync_dir(const char *path) {
+    char *copy = strdup(path);
+    if (!copy) return;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(copy);
+}
+
 mmx_status mmx_gguf_writer_close(mmx_gguf_writer *w, mmx_error *err) {
     if (!w->failed && !w->data_started) mmx_gguf_writer_begin_data(w);
-    if (!w->failed && w->current != w->n_tensors) {
-        w->failed = true;
-        mmx_fail(&w->err, MMX_ERR_INVALID_ARG, "tensor '%s' was not written completely", w->tensors[w->current].name);
-    }
-    if (!w->failed && (fflush(w->f) != 0 || fsync(fileno(w->f)) != 0)) {
-        w->failed = true;
-        mmx_fail(&w->err, MMX_ERR_IO, "%s: flush failed: %s", w->tmp_path, strerror(errno));
-    }
+    if (!w->failed && w->current != w->n_tensors)
+        wfail(w, MMX_ERR_INVALID_ARG, "tensor '%s' got %llu of its %llu bytes of data", w->tensors[w->current].name,
+              (unsigned long long)w->written, (unsigned long long)w->tensors[w->current].n_bytes);
+    if (!w->failed && (fflush(w->f) != 0 || fsync(fileno(w->f)) != 0))
+        wfail(w, MMX_ERR_IO, "flushing %s failed: %s", w->tmp_path, strerror(errno));
     if (!w->failed) {
-        fclose(w->f);
+        int rc = fclose(w->f);
         w->f = NULL;
-        if (rename(w->tmp_path, w->path) != 0) {
-            w->failed = true;
-            mmx_fail(&w->err, MMX_ERR_IO, "cannot rename %s to %s: %s", w->tmp_path, w->path, strerror(errno));
+        if (rc != 0) {
+            wfail(w, MMX_ERR_IO, "closing %s failed: %s", w->tmp_path, strerror(errno));
+        } else if (rename(w->tmp_path, w->path) != 0) {
+            wfail(w, MMX_ERR_IO, "cannot rename %s to %s: %s", w->tmp_path, w->path, strerror(errno));
         } else {
             free(w->tmp_path);
             w->tmp_path = NULL; /* nothing left to remove */
+            sync_dir(w->path);
         }
     }
     if (w->failed) {
@@ -781,8 +1013,12 @@ void mmx_gguf_writer_free(mmx_gguf_writer *w) {
     if (w->f) fclose(w->f);
     if (w->tmp_path) remove(w->tmp_path);
     for (size_t i = 0; i < w->n_tensors; i++) free(w->tensors[i].name);
+    for (size_t i = 0; i < w->n_kv; i++) free(w->keys[i]);
+    free(w->keys);
+    mmx_strmap_free(&w->key_set);
+    mmx_strmap_free(&w->name_set);
     free(w->tensors);
-    free(w->kv);
+    free(w->buf);
     free(w->path);
     free(w->tmp_path);
     free(w);

@@ -8,9 +8,12 @@
  *                 "data_offsets": [begin, end]}, …, optional "__metadata__": {str: str} }
  *   8+N     …     byte buffer; data_offsets are relative to its start, end exclusive
  *
- * mmx_st_parse is pure: it checks the header size, the JSON, every dtype/shape/offset (inside the
- * buffer, begin <= end, end - begin == elements * dtype size, no overflow) and duplicate names.
- * Tensors with dtypes other than F32/F16/BF16 are listed with type MMX_TYPE_COUNT.
+ * mmx_st_parse is pure: it checks the header size (<= the file, <= 100 MB), the JSON (duplicate keys
+ * rejected), every dtype/shape/offset (inside the buffer, begin <= end, end - begin == elements *
+ * dtype size, no overflow) and duplicate names.  Tensors with dtypes other than F32/F16/BF16 are
+ * listed with type MMX_TYPE_COUNT; unknown dtypes (and sub-byte ones) are MMX_ERR_FORMAT.  Shapes
+ * have 0..4 dimensions and may contain 0 (such tensors have data == NULL); a scalar (shape []) is
+ * returned with n_dims 1 and shape [1].  Offsets are not required to be contiguous.
  */
 #ifndef MMX_SAFETENSORS_H
 #define MMX_SAFETENSORS_H
