@@ -464,8 +464,8 @@ mmx_status mmx_gguf_parse(const void *buf, size_t len, const char *name, mmx_ggu
         }
         if (data_start > len || offsets[i] > data_len || t->n_bytes > data_len - offsets[i]) {
             st = fail_at(&c, &w,
-                         "truncated: its %zu bytes of data at offset %llu of the data section (file offset %zu) run past "
-                         "the end of the file (%zu bytes)",
+                         "truncated: its %zu bytes of data at offset %llu of the data section (which starts at byte %zu) "
+                         "run past the end of the file (%zu bytes)",
                          t->n_bytes, (unsigned long long)offsets[i], data_start, len);
             goto done;
         }
