@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #define MAX_STAGES 16
+#define MIN_HISTORY 2048 /* the history buffer keeps at least this many recent tokens */
 
 struct mmx_sampler {
     size_t n_vocab, n_valid;
@@ -47,7 +48,7 @@ mmx_status mmx_sampler_create(size_t n_vocab, size_t n_valid, uint64_t seed, mmx
     s->cand.tmp_logit = malloc(n_vocab * sizeof(float));
     s->cand.tmp_p = malloc(n_vocab * sizeof(float));
     s->cand.counts = calloc(n_vocab, sizeof(uint32_t));
-    s->cap_history = 4096;
+    s->cap_history = 2 * MIN_HISTORY;
     s->history = malloc(s->cap_history * sizeof *s->history);
     if (!s->cand.id || !s->cand.logit || !s->cand.p || !s->history || !s->cand.tmp_id || !s->cand.perm ||
         !s->cand.tmp_logit || !s->cand.tmp_p || !s->cand.counts) {
@@ -75,7 +76,7 @@ void mmx_sampler_free(mmx_sampler *s) {
 }
 
 mmx_status mmx_sampler_add(mmx_sampler *s, mmx_sampler_stage st) {
-    if (s->n_stages == MAX_STAGES) {
+    if (!st.apply || s->n_stages == MAX_STAGES) { /* apply == NULL: the constructor ran out of memory */
         if (st.free_ctx) st.free_ctx(st.ctx);
         return MMX_ERR_NOMEM;
     }
@@ -124,12 +125,14 @@ static void sort_candidates(mmx_candidates *c) {
     c->sorted = true;
 }
 
+/* Probabilities of the candidates.  All -inf: uniform; some +inf: shared among those. */
 static void softmax_candidates(mmx_candidates *c) {
     float mx = -INFINITY;
     for (size_t i = 0; i < c->n; i++) mx = c->logit[i] > mx ? c->logit[i] : mx;
     double sum = 0;
     for (size_t i = 0; i < c->n; i++) {
-        c->p[i] = expf(c->logit[i] - mx);
+        if (isinf(mx)) c->p[i] = mx < 0 || c->logit[i] == mx ? 1.0f : 0.0f;
+        else c->p[i] = expf(c->logit[i] - mx);
         sum += c->p[i];
     }
     for (size_t i = 0; i < c->n; i++) c->p[i] = (float)(c->p[i] / sum);
@@ -173,12 +176,15 @@ static void penalties_apply(void *vctx, mmx_candidates *c, const int32_t *hist, 
     c->has_p = false;
 }
 
+/* A stage with a heap copy of its parameters; on allocation failure apply is NULL, which
+ * mmx_sampler_add refuses with MMX_ERR_NOMEM. */
 static mmx_sampler_stage make_stage(const char *name, void (*apply)(void *, mmx_candidates *, const int32_t *, size_t),
                                     const void *ctx, size_t ctx_size) {
     void *copy = NULL;
     if (ctx_size) {
         copy = malloc(ctx_size);
-        if (copy) memcpy(copy, ctx, ctx_size);
+        if (!copy) return (mmx_sampler_stage){name, NULL, NULL, NULL};
+        memcpy(copy, ctx, ctx_size);
     }
     return (mmx_sampler_stage){name, apply, ctx_size ? free : NULL, copy};
 }
@@ -247,6 +253,9 @@ static void top_p_apply(void *vctx, mmx_candidates *c, const int32_t *h, size_t 
     float p = *(float *)vctx;
     if (p >= 1.0f || c->n <= 1) return;
     softmax_candidates(c);
+    /* the target mass is p of ALL candidates, taken before pruning (the pruned ones hold mass too) */
+    double total = 0, acc = 0;
+    for (size_t i = 0; i < c->n; i++) total += c->p[i];
     if (!c->sorted && c->n > 1) {
         /* prune candidates that cannot be in the nucleus before sorting (STYLE: (1-p)/(n-1) cutoff) */
         float cutoff = (1.0f - p) / (float)(c->n - 1);
@@ -259,8 +268,6 @@ static void top_p_apply(void *vctx, mmx_candidates *c, const int32_t *h, size_t 
         if (m > 0) c->n = m;
     }
     sort_candidates(c);
-    double total = 0, acc = 0;
-    for (size_t i = 0; i < c->n; i++) total += c->p[i];
     for (size_t i = 0; i < c->n; i++) {
         acc += c->p[i];
         if (acc >= p * total) {
@@ -314,6 +321,12 @@ mmx_status mmx_sampler_from_params(const mmx_sampler_params *p, size_t n_vocab, 
     mmx_status st = mmx_sampler_create(n_vocab, n_valid, p->seed, &s, err);
     if (st != MMX_OK) return st;
     bool ok = true;
+    if (p->penalty_last_n > MIN_HISTORY) {
+        /* keep the whole penalty window: the buffer drops its older half when full */
+        int32_t *h = realloc(s->history, 2 * (size_t)p->penalty_last_n * sizeof *h);
+        if (h) s->history = h, s->cap_history = 2 * (size_t)p->penalty_last_n;
+        ok = h != NULL;
+    }
     if (p->repeat_penalty != 1.0f || p->presence_penalty != 0 || p->frequency_penalty != 0)
         ok &= mmx_sampler_add(s, mmx_stage_penalties(p->penalty_last_n, p->repeat_penalty, p->presence_penalty,
                                                      p->frequency_penalty)) == MMX_OK;
@@ -338,7 +351,7 @@ int32_t mmx_sampler_sample_coin(mmx_sampler *s, const float *logits, float coin)
     c->n = s->n_valid;
     for (size_t i = 0; i < c->n; i++) {
         c->id[i] = (int32_t)i;
-        c->logit[i] = logits[i];
+        c->logit[i] = isnan(logits[i]) ? -INFINITY : logits[i];
     }
     c->sorted = false;
     c->has_p = false;
@@ -377,4 +390,130 @@ size_t mmx_stop_holdback(const char *const *stops, size_t n_stops, const char *t
             }
     }
     return hold;
+}
+
+/* ---- incremental stop matcher --------------------------------------------------------------------- */
+
+struct mmx_stop_matcher {
+    int32_t *eos;
+    size_t n_eos;
+    size_t n_stops;
+    char **stop;      /* [n_stops] copies; empty strings are kept but never match */
+    size_t *len;      /* [n_stops] */
+    size_t **fail;    /* [n_stops][len]: KMP failure function */
+    size_t *state;    /* [n_stops]: length of the longest prefix of stop[i] that ends the stream */
+    uint64_t fed;     /* bytes fed since create/reset */
+    bool stopped;
+    size_t stop_index;
+    uint64_t stop_at;
+};
+
+void mmx_stop_matcher_free(mmx_stop_matcher *m) {
+    if (!m) return;
+    for (size_t i = 0; i < m->n_stops; i++) {
+        if (m->stop) free(m->stop[i]);
+        if (m->fail) free(m->fail[i]);
+    }
+    free(m->stop);
+    free(m->fail);
+    free(m->len);
+    free(m->state);
+    free(m->eos);
+    free(m);
+}
+
+mmx_status mmx_stop_matcher_create(const int32_t *eos_ids, size_t n_eos, const char *const *stops, size_t n_stops,
+                                   mmx_stop_matcher **out, mmx_error *err) {
+    *out = NULL;
+    for (size_t i = 0; i < n_stops; i++)
+        if (!stops[i]) return mmx_fail(err, MMX_ERR_INVALID_ARG, "stop string %zu is NULL", i);
+    mmx_stop_matcher *m = calloc(1, sizeof *m);
+    if (!m) return mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+    m->n_eos = n_eos;
+    m->n_stops = n_stops;
+    m->eos = malloc((n_eos ? n_eos : 1) * sizeof *m->eos);
+    m->stop = calloc(n_stops ? n_stops : 1, sizeof *m->stop);
+    m->fail = calloc(n_stops ? n_stops : 1, sizeof *m->fail);
+    m->len = calloc(n_stops ? n_stops : 1, sizeof *m->len);
+    m->state = calloc(n_stops ? n_stops : 1, sizeof *m->state);
+    bool ok = m->eos && m->stop && m->fail && m->len && m->state;
+    if (ok && n_eos) memcpy(m->eos, eos_ids, n_eos * sizeof *m->eos);
+    for (size_t i = 0; ok && i < n_stops; i++) {
+        size_t n = strlen(stops[i]);
+        m->len[i] = n;
+        m->stop[i] = strdup(stops[i]);
+        m->fail[i] = malloc((n ? n : 1) * sizeof(size_t));
+        ok = m->stop[i] && m->fail[i];
+        if (!ok || !n) continue;
+        /* fail[q] = length of the longest proper prefix of stop[0..q] that is also its suffix */
+        const char *p = m->stop[i];
+        size_t *f = m->fail[i], k = 0;
+        f[0] = 0;
+        for (size_t q = 1; q < n; q++) {
+            while (k > 0 && p[q] != p[k]) k = f[k - 1];
+            if (p[q] == p[k]) k++;
+            f[q] = k;
+        }
+    }
+    if (!ok) {
+        mmx_stop_matcher_free(m);
+        return mmx_fail(err, MMX_ERR_NOMEM, "out of memory");
+    }
+    *out = m;
+    return MMX_OK;
+}
+
+void mmx_stop_matcher_reset(mmx_stop_matcher *m) {
+    memset(m->state, 0, (m->n_stops ? m->n_stops : 1) * sizeof *m->state);
+    m->fed = 0;
+    m->stopped = false;
+    m->stop_index = 0;
+    m->stop_at = 0;
+}
+
+bool mmx_stop_is_eos(const mmx_stop_matcher *m, int32_t token) {
+    for (size_t i = 0; i < m->n_eos; i++)
+        if (m->eos[i] == token) return true;
+    return false;
+}
+
+static void stop_report(const mmx_stop_matcher *m, mmx_stop_result *r) {
+    r->stopped = m->stopped;
+    r->stop_index = m->stop_index;
+    r->stop_at = m->stop_at;
+    if (m->stopped) {
+        r->safe = m->stop_at;
+        r->hold = 0;
+        return;
+    }
+    size_t hold = 0;
+    for (size_t i = 0; i < m->n_stops; i++) hold = m->state[i] > hold ? m->state[i] : hold;
+    r->hold = hold;
+    r->safe = m->fed - hold;
+}
+
+bool mmx_stop_matcher_feed(mmx_stop_matcher *m, const char *bytes, size_t len, mmx_stop_result *r) {
+    for (size_t b = 0; b < len && !m->stopped; b++) {
+        const char c = bytes[b];
+        m->fed++;
+        size_t best_len = 0;
+        for (size_t i = 0; i < m->n_stops; i++) {
+            size_t n = m->len[i], k = m->state[i];
+            if (!n) continue;
+            const char *p = m->stop[i];
+            while (k > 0 && c != p[k]) k = m->fail[i][k - 1];
+            if (c == p[k]) k++;
+            if (k == n) {
+                if (n > best_len) best_len = n, m->stop_index = i;
+                k = m->fail[i][k - 1];
+            }
+            m->state[i] = k;
+        }
+        if (best_len) {
+            m->stopped = true;
+            m->stop_at = m->fed - best_len;
+        }
+    }
+    stop_report(m, r);
+    return r->stopped;
 }
