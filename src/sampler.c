@@ -249,6 +249,19 @@ static void temperature_apply(void *vctx, mmx_candidates *c, const int32_t *h, s
 }
 mmx_sampler_stage mmx_stage_temperature(float t) { return make_stage("temperature", temperature_apply, &t, sizeof t); }
 
+/* max-heap order: "a ranks above b" (larger logit, or equal logit and smaller id) */
+static void sift_down_max(const mmx_candidates *c, int32_t *heap, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && ranks_below(c, heap[m], heap[l])) m = l;
+        if (r < n && ranks_below(c, heap[m], heap[r])) m = r;
+        if (m == i) return;
+        int32_t t = heap[i];
+        heap[i] = heap[m], heap[m] = t;
+        i = m;
+    }
+}
+
 static void top_p_apply(void *vctx, mmx_candidates *c, const int32_t *h, size_t nh) {
     float p = *(float *)vctx;
     if (p >= 1.0f || c->n <= 1) return;
@@ -256,25 +269,47 @@ static void top_p_apply(void *vctx, mmx_candidates *c, const int32_t *h, size_t 
     /* the target mass is p of ALL candidates, taken before pruning (the pruned ones hold mass too) */
     double total = 0, acc = 0;
     for (size_t i = 0; i < c->n; i++) total += c->p[i];
-    if (!c->sorted && c->n > 1) {
-        /* prune candidates that cannot be in the nucleus before sorting (STYLE: (1-p)/(n-1) cutoff) */
-        float cutoff = (1.0f - p) / (float)(c->n - 1);
-        size_t m = 0;
-        for (size_t i = 0; i < c->n; i++)
-            if (c->p[i] >= cutoff) {
-                c->id[m] = c->id[i], c->logit[m] = c->logit[i], c->p[m] = c->p[i];
-                m++;
+    const double target = p * total;
+    if (c->sorted) {
+        for (size_t i = 0; i < c->n; i++) {
+            acc += c->p[i];
+            if (acc >= target) {
+                c->n = i + 1;
+                break;
             }
-        if (m > 0) c->n = m;
-    }
-    sort_candidates(c);
-    for (size_t i = 0; i < c->n; i++) {
-        acc += c->p[i];
-        if (acc >= p * total) {
-            c->n = i + 1;
-            break;
         }
+        return;
     }
+    /* prune candidates that cannot be in the nucleus (STYLE: (1-p)/(n-1) cutoff): the ones ranked
+     * below such a token hold less than 1-p together, so the tokens above it already reach p */
+    float cutoff = (1.0f - p) / (float)(c->n - 1);
+    size_t m = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->p[i] >= cutoff) {
+            c->id[m] = c->id[i], c->logit[m] = c->logit[i], c->p[m] = c->p[i];
+            m++;
+        }
+    if (m > 0) c->n = m;
+    /* then pop the survivors best-first from a max-heap until the mass is reached: O(n + k log n)
+     * for a nucleus of k, no full sort.  The popped prefix is in sorted order (ties: lower id). */
+    int32_t *heap = c->perm;
+    size_t n = c->n, k = 0;
+    for (size_t i = 0; i < n; i++) heap[i] = (int32_t)i;
+    for (size_t i = n / 2; i-- > 0;) sift_down_max(c, heap, n, i);
+    while (n > 0) {
+        int32_t top = heap[0];
+        c->tmp_id[k] = c->id[top], c->tmp_logit[k] = c->logit[top], c->tmp_p[k] = c->p[top];
+        k++;
+        acc += c->p[top];
+        if (acc >= target) break;
+        heap[0] = heap[--n];
+        sift_down_max(c, heap, n, 0);
+    }
+    memcpy(c->id, c->tmp_id, k * sizeof *c->id);
+    memcpy(c->logit, c->tmp_logit, k * sizeof *c->logit);
+    memcpy(c->p, c->tmp_p, k * sizeof *c->p);
+    c->n = k;
+    c->sorted = true;
 }
 mmx_sampler_stage mmx_stage_top_p(float p) { return make_stage("top-p", top_p_apply, &p, sizeof p); }
 
