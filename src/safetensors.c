@@ -144,15 +144,24 @@ static mmx_status parse_entry(mmx_st *st, const char *name, const char *key, jso
     return MMX_OK;
 }
 
-/* Jansson's duplicate-key message ends in: near '"<key as written in the JSON>"' */
-static mmx_status json_fail(const char *name, const json_error_t *je, mmx_error *err) {
-    if (json_error_code(je) == json_error_duplicate_key) {
-        const char *near = strstr(je->text, "near '\"");
-        if (near) {
-            near += 7;
-            size_t n = strlen(near);
-            if (n >= 2 && near[n - 2] == '"' && near[n - 1] == '\'') n -= 2;
-            return mmx_fail(err, MMX_ERR_FORMAT, "%s: tensor '%.*s' appears twice in the header", name, (int)n, near);
+/* Jansson reports a duplicate key with the byte position just after it (and names it only when
+ * it is short): find the key's JSON text before that position, to name the tensor. */
+static mmx_status json_fail(const char *name, const char *hdr, size_t hl, const json_error_t *je, mmx_error *err) {
+    if (json_error_code(je) == json_error_duplicate_key && je->position > 0 && (size_t)je->position <= hl) {
+        size_t end = (size_t)je->position;
+        while (end > 0 && hdr[end - 1] != '"') end--;
+        if (end > 0) {
+            size_t b = end - 1; /* the closing quote; find the opening one (not escaped) */
+            while (b > 0) {
+                b--;
+                size_t bs = 0;
+                while (b >= bs + 1 && hdr[b - bs - 1] == '\\') bs++;
+                if (hdr[b] == '"' && bs % 2 == 0) break;
+            }
+            if (hdr[b] == '"' && b < end - 1) {
+                int n = (int)(end - 1 - b - 1 < 512 ? end - 1 - b - 1 : 512);
+                return mmx_fail(err, MMX_ERR_FORMAT, "%s: tensor '%.*s' appears twice in the header", name, n, hdr + b + 1);
+            }
         }
     }
     return mmx_fail(err, MMX_ERR_FORMAT, "%s: the header is not valid JSON: %s (at byte %d of the header)", name,
@@ -177,8 +186,8 @@ mmx_status mmx_st_parse(const void *buf, size_t len, const char *name, mmx_st **
                         "%s: header size %llu is larger than the %zu bytes after it: truncated, or not a safetensors file",
                         name, (unsigned long long)hl, len - 8);
     json_error_t jerr;
-    json_t *root = json_loadb((const char *)p + 8, (size_t)hl, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-    if (!root) return json_fail(name, &jerr, err);
+    json_t *root = json_loadb((const char *)p + 8, (size_t)hl, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
+    if (!root) return json_fail(name, (const char *)p + 8, (size_t)hl, &jerr, err);
     mmx_status stt = MMX_OK;
     mmx_st *st = NULL;
     if (!json_is_object(root)) {
