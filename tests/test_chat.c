@@ -355,8 +355,9 @@ TEST(chat_tokenize_markers_only) {
     mmx_tokenizer_free(tok);
 }
 
-/* `mmx template` end to end without a model (--template given): the vLLM reference rendering of a
- * committed conversation, the tool-calls option, and a clean error for bad messages. */
+/* `mmx template` end to end: the vLLM reference rendering of a committed conversation (--template,
+ * no model), the llama.cpp one chosen from a llama.cpp-converted GGUF, the tool-calls option, and
+ * clean errors for bad messages / an unknown template. */
 TEST(chat_cli_template_command) {
     json_t *convs = json_load_file("tests/data/chat/conversations.json", 0, NULL);
     REQUIRE(convs);
@@ -376,6 +377,14 @@ TEST(chat_cli_template_command) {
     REQUIRE(want);
     snprintf(cmd, sizeof cmd, "%s template --template vllm --messages %s --tools %s", mmx_test_bin(), mpath, tpath);
     int rc = mmx_test_run(cmd, out, sizeof out);
+    CHECKF(rc == 0 && strlen(out) == want_len && !memcmp(out, want, want_len), "rc %d: %s", rc, out);
+    free(want);
+    /* a GGUF converted by llama.cpp carries llama.cpp's template: detected and rendered as such */
+    want = read_file("tests/data/chat/expected/c33.llamacpp.txt", &want_len);
+    REQUIRE(want);
+    snprintf(cmd, sizeof cmd, "%s template -m tests/data/golden/gguf/minimax01-tiny-f32.gguf --messages %s --tools %s",
+             mmx_test_bin(), mpath, tpath);
+    rc = mmx_test_run(cmd, out, sizeof out);
     CHECKF(rc == 0 && strlen(out) == want_len && !memcmp(out, want, want_len), "rc %d: %s", rc, out);
     free(want);
     snprintf(cmd, sizeof cmd, "%s template --template m1 --tool-calls --no-generation-prompt --messages %s", mmx_test_bin(), mpath);
