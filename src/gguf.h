@@ -82,8 +82,15 @@ const mmx_tensor *mmx_gguf_find_tensor(const mmx_gguf *g, const char *name); /* 
 
 /* ---- writer ---------------------------------------------------------------------------------
  * Streams a GGUF v3 file: first all metadata and tensor descriptions, then the data of each tensor
- * in the order they were added.  Writes to `path`.tmp and renames on success, so an existing file
- * is never left half-written. */
+ * in the order they were added, each padded to the alignment (32, or a u32 power of two set as
+ * `general.alignment`), at consecutive offsets as llama.cpp requires.  Writes to `path`.tmp and
+ * renames on success (after fsync), so an existing file is never left half-written.
+ * Misuse is refused with MMX_ERR_INVALID_ARG rather than producing a file llama.cpp would reject: a
+ * key set twice, a tensor name added twice or of 64 bytes or more (ggml's GGML_MAX_NAME), a zero or
+ * overflowing dimension, a row that is not whole blocks of its type, general.alignment that is not
+ * a u32 power of two, metadata or tensors added after begin_data, more data than declared.
+ * Errors are sticky: after one, every call returns the same status, mmx_gguf_writer_error tells
+ * why, close fails and free removes the .tmp. */
 typedef struct mmx_gguf_writer mmx_gguf_writer;
 mmx_status mmx_gguf_writer_open(const char *path, mmx_gguf_writer **out, mmx_error *err);
 mmx_status mmx_gguf_writer_set_int(mmx_gguf_writer *w, const char *key, mmx_gguf_type type, int64_t v);

@@ -222,10 +222,10 @@ static mmx_status bind_layer(binder *b, size_t l) {
     }
     if (c->n_ff_shared) {
         const size_t Is = c->n_ff_shared;
-        TRY(matrix_named(b, Is, H, &w->sh_gate, NAME("%s.%zu.block_sparse_moe.shared_mlp.gate_proj.weight", p, l)));
-        TRY(matrix_named(b, Is, H, &w->sh_up, NAME("%s.%zu.block_sparse_moe.shared_mlp.up_proj.weight", p, l)));
-        TRY(matrix_named(b, H, Is, &w->sh_down, NAME("%s.%zu.block_sparse_moe.shared_mlp.down_proj.weight", p, l)));
-        TRY(matrix_named(b, 1, H, &w->sh_coef, NAME("%s.%zu.block_sparse_moe.coefficient.weight", p, l)));
+        TRY(matrix_named(b, Is, H, &w->sh_gate, NAME("%s.%zu.shared_mlp.gate_proj.weight", p, l)));
+        TRY(matrix_named(b, Is, H, &w->sh_up, NAME("%s.%zu.shared_mlp.up_proj.weight", p, l)));
+        TRY(matrix_named(b, H, Is, &w->sh_down, NAME("%s.%zu.shared_mlp.down_proj.weight", p, l)));
+        TRY(matrix_named(b, 1, H, &w->sh_coef, NAME("%s.%zu.coefficient.weight", p, l)));
     }
     return MMX_OK;
 #undef NAME
