@@ -242,7 +242,7 @@ static void put_stripped(sbuf *b, const char *s, size_t n) {
 const char *mmx_chat_kind_name(mmx_chat_kind k) {
     if (k == MMX_CHAT_TEXT01) return "text01";
     if (k == MMX_CHAT_VLLM) return "vllm";
-    if ((int)k == MMX_CHAT_LLAMACPP) return "llamacpp";
+    if (k == MMX_CHAT_LLAMACPP) return "llamacpp";
     return "m1";
 }
 
@@ -250,7 +250,7 @@ bool mmx_chat_kind_parse(const char *name, mmx_chat_kind *out) {
     if (!strcmp(name, "m1")) *out = MMX_CHAT_M1;
     else if (!strcmp(name, "text01")) *out = MMX_CHAT_TEXT01;
     else if (!strcmp(name, "vllm")) *out = MMX_CHAT_VLLM;
-    else if (!strcmp(name, "llamacpp")) *out = (mmx_chat_kind)MMX_CHAT_LLAMACPP;
+    else if (!strcmp(name, "llamacpp")) *out = MMX_CHAT_LLAMACPP;
     else return false;
     return true;
 }
@@ -260,7 +260,7 @@ mmx_chat_kind mmx_chat_detect(const char *tmpl, const char *arch) {
         if (strstr(tmpl, "ai name=MiniMax AI")) return MMX_CHAT_VLLM;
         /* the vLLM template's structure with the official names: llama.cpp's MiniMax-M1.jinja */
         if (strstr(tmpl, "ai_setting=assistant") && (strstr(tmpl, "custom_tools") || strstr(tmpl, "'tool_calls' in message")))
-            return (mmx_chat_kind)MMX_CHAT_LLAMACPP;
+            return MMX_CHAT_LLAMACPP;
         if (strstr(tmpl, "ai_setting=assistant")) return MMX_CHAT_M1;
     }
     if (arch && strstr(arch, "Text01")) return MMX_CHAT_TEXT01;

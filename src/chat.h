@@ -1,8 +1,7 @@
 /*
  * chat.h — chat prompt rendering for the MiniMax-01 family (SPEC §7), the internal (Jansson) side.
  * The public JSON-text entry points and the format notes are in mmx.h; this header adds the json_t
- * entry points, the options, the template-marker offsets used for tokenization, and the fourth
- * template kind below (to move into mmx_chat_kind in mmx.h).
+ * entry points and the template-marker offsets used for tokenization.
  *
  * Templates, each rendered natively (no Jinja engine) and tested byte for byte against the Jinja
  * reference renderings in tests/data/chat/expected/ (tools/chat_conformance.mjs and .py):
@@ -53,23 +52,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-/* The llama.cpp GGUF template (see above).  To join mmx_chat_kind in mmx.h as MMX_CHAT_LLAMACPP = 3;
- * until then a plain constant of the same value.  mmx_chat_kind_name gives "llamacpp". */
-enum { MMX_CHAT_LLAMACPP = MMX_CHAT_VLLM + 1 };
-#define MMX_CHAT_N_KINDS 4
-
-/* Rendering options; start from mmx_chat_default_options(). */
-typedef struct mmx_chat_options {
-    bool add_generation_prompt; /* end with the assistant header "...ai name=...\n"; default true */
-    /* MMX_CHAT_M1 / MMX_CHAT_TEXT01 only (the vLLM kinds always render tool_calls): render an
-     * assistant message's OpenAI tool_calls after its text, on a new line, as
-     *   <tool_calls>\n{"name": "N", "arguments": {...}}\n...</tool_calls>
-     * (the format the model emits; string arguments parsed as JSON).  Not part of the official
-     * template, which drops tool_calls; default false. */
-    bool render_tool_calls;
-} mmx_chat_options;
-
-mmx_chat_options mmx_chat_default_options(void);
+#define MMX_CHAT_N_KINDS 4 /* kinds in mmx_chat_kind (mmx.h) */
 
 /* Renders messages (a JSON array; see mmx.h for the message shapes) and tools (a JSON array of
  * objects; NULL or JSON null for none) into a malloc'd NUL-terminated prompt: *out (the caller
@@ -100,11 +83,7 @@ mmx_status mmx_chat_render_marked(mmx_chat_kind kind, const json_t *messages, co
                                   bool add_generation_prompt, char **out, size_t *out_len, size_t **marks,
                                   size_t *n_marks, mmx_error *err);
 
-/* JSON-text variant of mmx_chat_render_opts: messages_json is the messages array as JSON text,
- * tools_json the tools array (NULL for none).  Strings may hold \u0000.  Same returns, plus
- * MMX_ERR_INVALID_ARG for malformed JSON (the message gives line and column). */
-mmx_status mmx_chat_render_json_opts(mmx_chat_kind kind, const char *messages_json, const char *tools_json,
-                                     const mmx_chat_options *opts, char **out, size_t *out_len, mmx_error *err);
+/* mmx_chat_render_json_opts (the JSON-text variant) is declared in mmx.h. */
 
 struct mmx_tokenizer;
 /* Token ids of a rendered prompt: the template's markers (offsets from mmx_chat_render_opts) become

@@ -113,7 +113,7 @@ TEST(cli_template_matches_reference_and_ids) {
     fclose(f);
     snprintf(cmd, sizeof cmd, "%s template -m %s --messages %s", mmx_test_bin(), m, path);
     REQUIRE(mmx_test_run(cmd, out, sizeof out) == 0);
-    /* conversation c2 of tests/data/chat/expected-m1.jsonl */
+    /* a two-turn conversation with a system prompt (the M1 template) */
     CHECK(!strcmp(out, "<begin_of_document><beginning_of_sentence>system ai_setting=assistant\nYou are terse."
                        "<end_of_sentence>\n<beginning_of_sentence>user name=user\nHi<end_of_sentence>\n"
                        "<beginning_of_sentence>ai name=assistant\n"));

@@ -118,11 +118,28 @@ mmx_chat_kind gen_detect_chat_kind(const char *model) {
     char path[4096];
     char *tmpl = NULL, *arch = NULL;
     if (stat(model, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        snprintf(path, sizeof path, "%s/tokenizer_config.json", model);
-        json_t *tc = json_load_file(path, 0, NULL);
-        if (json_is_string(json_object_get(tc, "chat_template")))
-            tmpl = strdup(json_string_value(json_object_get(tc, "chat_template")));
-        json_decref(tc);
+        /* The template lives in chat_template.jinja (newer transformers) or tokenizer_config.json's
+         * chat_template: a string, or a list of {"name", "template"} where "default" is the chat one. */
+        snprintf(path, sizeof path, "%s/chat_template.jinja", model);
+        size_t n;
+        mmx_error ignored;
+        if (mmx_read_file(path, &tmpl, &n, &ignored) != MMX_OK) {
+            tmpl = NULL;
+            snprintf(path, sizeof path, "%s/tokenizer_config.json", model);
+            json_t *tc = json_load_file(path, 0, NULL);
+            json_t *ct = json_object_get(tc, "chat_template");
+            if (json_is_array(ct)) {
+                size_t i;
+                json_t *e, *pick = NULL;
+                json_array_foreach(ct, i, e) {
+                    const char *name = json_string_value(json_object_get(e, "name"));
+                    if (!pick || (name && !strcmp(name, "default"))) pick = json_object_get(e, "template");
+                }
+                ct = pick;
+            }
+            if (json_is_string(ct)) tmpl = strdup(json_string_value(ct));
+            json_decref(tc);
+        }
         snprintf(path, sizeof path, "%s/config.json", model);
         json_t *cf = json_load_file(path, 0, NULL);
         json_t *a0 = json_array_get(json_object_get(cf, "architectures"), 0);
@@ -173,7 +190,7 @@ bool gen_session_open(const char *cmd, gen_session *s, const gen_opts *o) {
     }
     s->chat_kind = gen_detect_chat_kind(o->model);
     if (o->template_name && !mmx_chat_kind_parse(o->template_name, &s->chat_kind)) {
-        fprintf(stderr, "mmx %s: unknown --template '%s' (m1, text01, vllm)\n", cmd, o->template_name);
+        fprintf(stderr, "mmx %s: unknown --template '%s' (m1, text01, vllm, llamacpp)\n", cmd, o->template_name);
         return gen_session_close(s), false;
     }
     return true;
