@@ -1,6 +1,8 @@
 /*
- * Matmul kernel variants against the scalar reference, for every weight type, awkward shapes and
- * token counts (decode GEMV path T <= 4 and the panel GEMM path), by normalised error.
+ * Matmul kernel variants against the scalar reference (mmx_op_matmul with ex->reference), for every
+ * weight type, every variant this CPU runs (ISA x activation precision), awkward shapes (rows and
+ * columns off the 32-row panels, the 16-lane vectors and the 1024-column slices) and token counts on
+ * both sides of the decode/prefill switch, by normalised error (NMSE = sum (y - ref)^2 / sum ref^2).
  */
 #include "kernels/kernels.h"
 #include "ops.h"
@@ -13,9 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Both paths compute with the exact fp32 weight values and fp32 products; only the summation
- * order differs, so the normalised error is at fp32 rounding level (~1e-14 observed). */
+/* fp32 activations: the kernels use the exact fp32 weight values and fp32 products; only the
+ * summation order differs from the reference, so the error is fp32 rounding (observed <= ~1e-13). */
 #define MATMUL_F32_ACT_NMSE_TOL 1e-10
+/* Reduced-precision paths checked against the reference run on the SAME rounded activations (bf16
+ * rounding of X; int8 block quantization of X): again only summation order and fp32 rounding differ. */
+#define MATMUL_EMULATED_NMSE_TOL 1e-10
+/* bf16 activations vs fp32 activations: each x is rounded with relative error <= 2^-9 (uniform, rms
+ * ~2^-9/sqrt(3)), so the NMSE of a sum of many such products is ~(2^-9)^2/3 = 1.3e-6; observed ~1e-6. */
+#define MATMUL_BF16_ACT_NMSE_TOL 1e-5
+/* int8 activations vs fp32: x quantized per 32 (16 for Q6_K) with step amax/127, error uniform in
+ * +-step/2: for the test's uniform [-1, 1) inputs relative rms ~ (1/127)/sqrt(12)/0.577 = 3.9e-3,
+ * NMSE ~1.6e-5.  Observed 1e-5..2.6e-5 on the larger shapes; the estimate spreads on the smallest
+ * (5 rows x 1 token: 5 outputs): up to 5.8e-5.  Hence 1e-4. */
+#define MATMUL_Q8_ACT_NMSE_TOL 1e-4
 
 static uint64_t rs = 0x9E3779B97F4A7C15ull;
 static float frand(void) {
@@ -23,71 +36,231 @@ static float frand(void) {
     return (float)((double)(rs >> 11) / 9007199254740992.0) * 2.0f - 1.0f;
 }
 
-TEST(kernels_matmul_variants_match_reference) {
-    if (mmx_cpu_isa() < MMX_ISA_AVX512) {
-        printf("    (CPU without AVX-512: the fast matmul is not used here; only the reference runs)\n");
-        return;
-    }
-    const mmx_type types[] = {MMX_TYPE_F32, MMX_TYPE_F16, MMX_TYPE_BF16, MMX_TYPE_Q8_0,
-                              MMX_TYPE_Q4_0, MMX_TYPE_Q4_K, MMX_TYPE_Q5_K, MMX_TYPE_Q6_K};
-    const size_t shapes[][2] = {{37, 256}, {16, 512}, {5, 768}, {64, 256}};
-    const size_t Ts[] = {1, 2, 3, 4, 5, 17, 64, 200};
-    mmx_pool *pool = mmx_pool_create(2);
-    REQUIRE(pool);
-    size_t scratch = mmx_kernel_scratch_floats(768, 200);
-    if (scratch < 768) scratch = 768;
-    float *buf = malloc(2 * scratch * sizeof(float));
-    float *sc[2] = {buf, buf + scratch};
-    mmx_exec ex = {pool, 2, false, sc, scratch};
-    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
-        for (size_t si = 0; si < 4; si++) {
-            size_t rows = shapes[si][0], cols = shapes[si][1];
-            size_t rb = mmx_type_row_bytes(types[ti], cols);
-            float *wf = malloc(rows * cols * sizeof(float));
-            uint8_t *wq = malloc(rows * rb);
-            for (size_t i = 0; i < rows * cols; i++) wf[i] = frand();
-            for (size_t r = 0; r < rows; r++) mmx_quantize_row(types[ti], wf + r * cols, wq + r * rb, cols);
-            mmx_matrix W = {types[ti], rows, cols, rb, wq};
-            for (size_t k = 0; k < sizeof Ts / sizeof Ts[0]; k++) {
-                size_t T = Ts[k], ldx = cols + 3, ldy = rows + 5;
-                float *X = malloc(T * ldx * sizeof(float)), *Y0 = calloc(T * ldy, sizeof(float)),
-                      *Y1 = calloc(T * ldy, sizeof(float));
-                for (size_t i = 0; i < T * ldx; i++) X[i] = frand();
-                ex.reference = true;
-                mmx_op_matmul(&ex, &W, X, T, ldx, Y0, ldy);
-                ex.reference = false;
-                CHECK(mmx_kernel_matmul(&ex, &W, X, T, ldx, Y1, ldy));
-                double num = 0, den = 0;
-                for (size_t t = 0; t < T; t++)
-                    for (size_t r = 0; r < rows; r++) {
-                        double d = (double)Y1[t * ldy + r] - Y0[t * ldy + r];
-                        num += d * d;
-                        den += (double)Y0[t * ldy + r] * Y0[t * ldy + r];
-                    }
-                double nmse = num / den;
-                CHECKF(nmse <= MATMUL_F32_ACT_NMSE_TOL, "%s %zux%zu T=%zu: nmse %.3g", mmx_type_name(types[ti]), rows,
-                       cols, T, nmse);
-                free(X), free(Y0), free(Y1);
-            }
-            free(wf), free(wq);
+static double nmse(const float *y, const float *ref, size_t T, size_t rows, size_t ldy) {
+    double num = 0, den = 0;
+    for (size_t t = 0; t < T; t++)
+        for (size_t r = 0; r < rows; r++) {
+            double d = (double)y[t * ldy + r] - ref[t * ldy + r];
+            num += d * d;
+            den += (double)ref[t * ldy + r] * ref[t * ldy + r];
         }
-    free(buf);
-    mmx_pool_free(pool);
+    return den > 0 ? num / den : num;
 }
 
-/* The AVX-512 row expansion used by the prefill panels gives exactly the reference values. */
+/* X rounded the way the reduced paths round it (bf16: nearest even; q8: per block of B, amax/127). */
+static void round_bf16(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000u;
+        memcpy(&y[i], &u, 4);
+    }
+}
+static void round_q8(const float *x, float *y, size_t n, size_t B) {
+    for (size_t b = 0; b < n; b += B) {
+        float amax = 0;
+        for (size_t i = 0; i < B; i++) amax = fabsf(x[b + i]) > amax ? fabsf(x[b + i]) : amax;
+        const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+        for (size_t i = 0; i < B; i++) y[b + i] = d * nearbyintf(x[b + i] * id);
+    }
+}
+
+typedef struct {
+    mmx_isa isa;
+    mmx_act act;
+    const char *name;
+} variant;
+
+static const variant variants[] = {
+    {MMX_ISA_AVX2, MMX_ACT_F32, "avx2/f32"},
+    {MMX_ISA_AVX512, MMX_ACT_F32, "avx512/f32"},
+    {MMX_ISA_AVX512, MMX_ACT_BF16, "avx512/bf16"},
+    {MMX_ISA_AVX512, MMX_ACT_Q8, "avx512/q8"},
+};
+#define N_VARIANTS (sizeof variants / sizeof variants[0])
+
+static const mmx_type all_types[] = {MMX_TYPE_F32, MMX_TYPE_F16, MMX_TYPE_BF16, MMX_TYPE_Q8_0,
+                                     MMX_TYPE_Q4_0, MMX_TYPE_Q4_K, MMX_TYPE_Q5_K, MMX_TYPE_Q6_K};
+
+typedef struct {
+    mmx_pool *pool;
+    float *buf, *sc[2];
+    mmx_exec ex;
+} harness;
+
+static bool harness_init(harness *h, size_t max_cols, size_t n_batch, size_t limit_floats) {
+    h->pool = mmx_pool_create(2);
+    if (!h->pool) return false;
+    size_t scratch = mmx_kernel_scratch_floats(max_cols, n_batch);
+    if (scratch < max_cols) scratch = max_cols;
+    if (limit_floats) scratch = limit_floats;
+    h->buf = malloc(2 * scratch * sizeof(float));
+    h->sc[0] = h->buf, h->sc[1] = h->buf + scratch;
+    h->ex = (mmx_exec){h->pool, 2, false, h->sc, scratch};
+    return h->buf != NULL;
+}
+static void harness_free(harness *h) {
+    free(h->buf);
+    mmx_pool_free(h->pool);
+}
+
+static bool variant_runs(const variant *v) { return mmx_cpu_isa() >= v->isa; }
+
+static void print_skipped(void) {
+    for (size_t v = 0; v < N_VARIANTS; v++)
+        if (!variant_runs(&variants[v]))
+            printf("    (skipped %s: this CPU/build runs up to %s)\n", variants[v].name, mmx_isa_name(mmx_cpu_isa()));
+}
+
+/* Column counts per type: off the 16-lane vectors and across the 1024-column panel slices. */
+static size_t shape_cols(mmx_type t, int i) {
+    static const size_t f[] = {256, 77, 33, 1061}, b32[] = {256, 96, 32, 1056}, b256[] = {256, 512, 768, 1280};
+    if (t == MMX_TYPE_F32 || t == MMX_TYPE_F16 || t == MMX_TYPE_BF16) return f[i];
+    if (t == MMX_TYPE_Q8_0 || t == MMX_TYPE_Q4_0) return b32[i];
+    return b256[i];
+}
+
+static void check_matmul(harness *h, mmx_type type, size_t rows, size_t cols, const size_t *Ts, size_t nT,
+                         double *worst) {
+    const size_t rb = mmx_type_row_bytes(type, cols);
+    float *wf = malloc(rows * cols * sizeof(float));
+    uint8_t *wq = malloc(rows * rb);
+    for (size_t i = 0; i < rows * cols; i++) wf[i] = frand();
+    for (size_t r = 0; r < rows; r++) mmx_quantize_row(type, wf + r * cols, wq + r * rb, cols);
+    mmx_matrix W = {type, rows, cols, rb, wq};
+    for (size_t k = 0; k < nT; k++) {
+        const size_t T = Ts[k], ldx = cols + 3, ldy = rows + 5;
+        float *X = malloc(T * ldx * sizeof(float)), *Xr = malloc(T * ldx * sizeof(float));
+        float *Y0 = calloc(T * ldy, sizeof(float)), *Y1 = calloc(T * ldy, sizeof(float)), *Ye = calloc(T * ldy, sizeof(float));
+        for (size_t i = 0; i < T * ldx; i++) X[i] = frand();
+        h->ex.reference = true;
+        mmx_op_matmul(&h->ex, &W, X, T, ldx, Y0, ldy);
+        h->ex.reference = false;
+        for (size_t v = 0; v < N_VARIANTS; v++) {
+            const variant *va = &variants[v];
+            if (!variant_runs(va) || !mmx_act_applies(va->act, type)) continue;
+            for (size_t i = 0; i < T * ldy; i++) Y1[i] = NAN;
+            if (!mmx_kernel_matmul_variant(&h->ex, va->isa, va->act, &W, X, T, ldx, Y1, ldy)) {
+                CHECKF(0, "%s %s: variant refused %zux%zu T=%zu", va->name, mmx_type_name(type), rows, cols, T);
+                continue;
+            }
+            const double e = nmse(Y1, Y0, T, rows, ldy);
+            /* decode (T <= 4) keeps fp32 activations for bf16 */
+            const bool reduced = va->act == MMX_ACT_Q8 || (va->act == MMX_ACT_BF16 && T > 4);
+            const double tol = !reduced ? MATMUL_F32_ACT_NMSE_TOL
+                               : va->act == MMX_ACT_BF16 ? MATMUL_BF16_ACT_NMSE_TOL : MATMUL_Q8_ACT_NMSE_TOL;
+            CHECKF(e <= tol, "%s %s %zux%zu T=%zu: nmse %.3g > %.3g", va->name, mmx_type_name(type), rows, cols, T, e,
+                   tol);
+            if (e > worst[v]) worst[v] = e;
+            /* the same rounding of X through the reference: only summation order may differ */
+            if (reduced) {
+                for (size_t t = 0; t < T; t++) {
+                    if (va->act == MMX_ACT_BF16) round_bf16(X + t * ldx, Xr + t * ldx, cols);
+                    else round_q8(X + t * ldx, Xr + t * ldx, cols, type == MMX_TYPE_Q6_K ? 16 : 32);
+                }
+                h->ex.reference = true;
+                mmx_op_matmul(&h->ex, &W, Xr, T, ldx, Ye, ldy);
+                h->ex.reference = false;
+                const double ee = nmse(Y1, Ye, T, rows, ldy);
+                CHECKF(ee <= MATMUL_EMULATED_NMSE_TOL, "%s %s %zux%zu T=%zu: nmse vs emulated rounding %.3g",
+                       va->name, mmx_type_name(type), rows, cols, T, ee);
+            }
+        }
+        free(X), free(Xr), free(Y0), free(Y1), free(Ye);
+    }
+    free(wf), free(wq);
+}
+
+TEST(kernels_matmul_variants_match_reference) {
+    print_skipped();
+    harness h;
+    REQUIRE(harness_init(&h, 1280, 200, 0));
+    const size_t rows[] = {37, 16, 5, 64, 100};
+    const size_t Ts[] = {1, 2, 3, 4, 5, 17, 64, 200};
+    double worst[N_VARIANTS] = {0};
+    for (size_t ti = 0; ti < sizeof all_types / sizeof all_types[0]; ti++)
+        for (int ci = 0; ci < 4; ci++) {
+            const size_t cols = shape_cols(all_types[ti], ci);
+            /* the widest shapes with fewer token counts, to keep the test quick */
+            const size_t nT = cols > 1000 ? 3 : sizeof Ts / sizeof Ts[0];
+            const size_t *T = cols > 1000 ? (const size_t[]){1, 17, 64} : Ts;
+            check_matmul(&h, all_types[ti], rows[(ti + (size_t)ci) % 5], cols, T, nT, worst);
+        }
+    for (size_t v = 0; v < N_VARIANTS; v++)
+        if (variant_runs(&variants[v])) printf("    %-12s worst nmse %.3g\n", variants[v].name, worst[v]);
+    harness_free(&h);
+}
+
+/* Prefill in token chunks when the scratch holds fewer tokens than T (here 24 for fp32 activations). */
+TEST(kernels_matmul_token_chunks) {
+    const size_t cols = 512, rows = 70, T = 77;
+    harness big, small;
+    REQUIRE(harness_init(&big, cols, T, 0));
+    const size_t limit = mmx_kernel_scratch_floats(cols, 24);
+    REQUIRE(harness_init(&small, cols, T, limit));
+    const mmx_type types[] = {MMX_TYPE_F32, MMX_TYPE_BF16, MMX_TYPE_Q4_K, MMX_TYPE_Q6_K};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const size_t rb = mmx_type_row_bytes(types[ti], cols);
+        float *wf = malloc(rows * cols * sizeof(float)), *X = malloc(T * cols * sizeof(float));
+        float *Y0 = malloc(T * rows * sizeof(float)), *Y1 = malloc(T * rows * sizeof(float));
+        uint8_t *wq = malloc(rows * rb);
+        for (size_t i = 0; i < rows * cols; i++) wf[i] = frand();
+        for (size_t i = 0; i < T * cols; i++) X[i] = frand();
+        for (size_t r = 0; r < rows; r++) mmx_quantize_row(types[ti], wf + r * cols, wq + r * rb, cols);
+        mmx_matrix W = {types[ti], rows, cols, rb, wq};
+        for (size_t v = 0; v < N_VARIANTS; v++) {
+            const variant *va = &variants[v];
+            if (!variant_runs(va) || !mmx_act_applies(va->act, types[ti])) continue;
+            CHECK(mmx_kernel_matmul_variant(&big.ex, va->isa, va->act, &W, X, T, cols, Y0, rows));
+            CHECK(mmx_kernel_matmul_variant(&small.ex, va->isa, va->act, &W, X, T, cols, Y1, rows));
+            CHECKF(!memcmp(Y0, Y1, T * rows * sizeof(float)), "%s %s: chunked result differs", va->name,
+                   mmx_type_name(types[ti]));
+        }
+        free(wf), free(X), free(Y0), free(Y1), free(wq);
+    }
+    harness_free(&big);
+    harness_free(&small);
+}
+
+/* The row expansions used by the prefill panels give exactly the reference values. */
 void mmx_dequant_row_avx512(mmx_type type, const void *src, float *dst, size_t n);
+void mmx_dequant_row_avx2(mmx_type type, const void *src, float *dst, size_t n);
 TEST(kernels_dequant_rows_exact) {
-    if (mmx_cpu_isa() < MMX_ISA_AVX512) return;
     const mmx_type types[] = {MMX_TYPE_F16, MMX_TYPE_BF16, MMX_TYPE_Q8_0, MMX_TYPE_Q4_0,
                               MMX_TYPE_Q4_K, MMX_TYPE_Q5_K, MMX_TYPE_Q6_K};
     float x[1024], a[1024], b[1024];
     uint8_t q[4096];
-    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
-        for (int i = 0; i < 1024; i++) x[i] = frand() * (float)(1 + i % 7);
-        mmx_quantize_row(types[t], x, q, 1024);
-        mmx_dequantize_row(types[t], q, a, 1024);
-        mmx_dequant_row_avx512(types[t], q, b, 1024);
-        CHECKF(!memcmp(a, b, sizeof a), "%s: AVX-512 expansion differs from the reference", mmx_type_name(types[t]));
+    for (mmx_isa isa = MMX_ISA_AVX2; isa <= MMX_ISA_AVX512; isa++) {
+        if (mmx_cpu_isa() < isa) {
+            printf("    (skipped %s: not on this CPU)\n", mmx_isa_name(isa));
+            continue;
+        }
+        for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+            /* float types also at a length off the vector width */
+            const size_t n = types[t] == MMX_TYPE_F16 || types[t] == MMX_TYPE_BF16 ? 1021 : 1024;
+            for (int i = 0; i < 1024; i++) x[i] = frand() * (float)(1 + i % 7);
+            mmx_quantize_row(types[t], x, q, n);
+            mmx_dequantize_row(types[t], q, a, n);
+            memset(b, 0, sizeof b);
+            if (isa == MMX_ISA_AVX512) mmx_dequant_row_avx512(types[t], q, b, n);
+            else mmx_dequant_row_avx2(types[t], q, b, n);
+            CHECKF(!memcmp(a, b, n * sizeof(float)), "%s %s: expansion differs from the reference", mmx_isa_name(isa),
+                   mmx_type_name(types[t]));
+        }
     }
+}
+
+TEST(kernels_act_switch) {
+    CHECK(mmx_act_parse(NULL) == 0);
+    CHECK(mmx_act_parse("f32") == 0);
+    CHECK(mmx_act_parse("bf16") == 1u << MMX_ACT_BF16);
+    CHECK(mmx_act_parse("q8") == 1u << MMX_ACT_Q8);
+    CHECK(mmx_act_parse("bf16,q8") == (1u << MMX_ACT_BF16 | 1u << MMX_ACT_Q8));
+    CHECK(mmx_act_parse("fast") == (1u << MMX_ACT_BF16 | 1u << MMX_ACT_Q8));
+    const unsigned fast = mmx_act_parse("fast");
+    CHECK(mmx_kernel_act(fast, MMX_TYPE_BF16) == MMX_ACT_BF16);
+    CHECK(mmx_kernel_act(fast, MMX_TYPE_Q4_K) == MMX_ACT_Q8);
+    CHECK(mmx_kernel_act(fast, MMX_TYPE_F16) == MMX_ACT_F32);
+    CHECK(mmx_kernel_act(fast, MMX_TYPE_F32) == MMX_ACT_F32);
+    CHECK(mmx_kernel_act(mmx_act_parse("q8"), MMX_TYPE_BF16) == MMX_ACT_F32);
 }

@@ -41,12 +41,57 @@ mmx_axpy_fn mmx_kernel_axpy(bool reference);
 /* Dequantize one row of n elements of `type` to fp32 (reference; exact for float types). */
 void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
 
+/*
+ * Matrix multiply Y[t, r] = sum_c W[r, c] X[t, c] (the fast path behind mmx_op_matmul).
+ *
+ * PRECISION POLICY.  The weights are never altered: every path uses the exact values of the stored
+ * format (bf16/f16 widened exactly, quantized blocks as scale * level with the level an exact
+ * integer).  What differs is the precision the ACTIVATIONS X enter the products with:
+ *
+ *   MMX_ACT_F32  (default, every weight type, every ISA): X stays fp32; products and sums in fp32
+ *                (FMA).  Only the summation order differs from the scalar reference, so the result is
+ *                exact to fp32 accumulation; this is the path the golden tests (logits within 1e-4 of
+ *                float64) run.  Weights are expanded to fp32 (prefill: once per panel slice, reused
+ *                over all tokens; decode: in registers, straight from the stored bytes).
+ *   MMX_ACT_BF16 (BF16 weights only, AVX-512 BF16): X rounded to bf16 (round to nearest even, 8-bit
+ *                mantissa, relative error <= 2^-9 per value), pairs multiplied exactly and summed in
+ *                fp32 by vdpbf16ps.  Decode (T <= 4) keeps fp32 activations (it is bound by memory,
+ *                not by arithmetic, so rounding would buy nothing).
+ *   MMX_ACT_Q8   (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K weights, AVX-512 VNNI): X quantized per token per weight
+ *                block (32 values; 16 for Q6_K, whose sub-scales are per 16) to int8 with a float scale
+ *                amax/127 (round to nearest), integer dot products with the weight levels by vpdpbusd
+ *                (exact in int32), then scaled by (weight scale x activation scale) in fp32.  For the
+ *                K-quants' minimum term (-dmin*m * sum x) the block sum is of the quantized values,
+ *                so the minimum and level terms see the same rounded X.  Both prefill and decode.
+ *
+ * The reduced paths are what llama.cpp does on CPU (bf16 dots for BF16, q8_0/q8_K activations for the
+ * quantized types); here they are opt-in: env MMX_ACT (read once) is a comma list of "bf16", "q8", or
+ * "fast" (both), default "f32" (none).  A weight type not covered by the chosen precision uses fp32
+ * activations.  Measured quality: see tests/test_kernels.c (per-matmul NMSE bounds) and the report.
+ */
+typedef enum mmx_act { MMX_ACT_F32 = 0, MMX_ACT_BF16 = 1, MMX_ACT_Q8 = 2 } mmx_act;
+
+/* Bit mask (1 << MMX_ACT_*) from an MMX_ACT string ("bf16,q8", "fast", "f32"); unknown words ignored. */
+unsigned mmx_act_parse(const char *s);
+/* The activation precision used for weights of `wtype` under the enabled mask. */
+mmx_act mmx_kernel_act(unsigned mask, mmx_type wtype);
+/* Whether `act` has a path for weights of `wtype` (F32: always). */
+bool mmx_act_applies(mmx_act act, mmx_type wtype);
+const char *mmx_act_name(mmx_act act);
+
 /* Floats of per-thread scratch the fast matmul needs for matrices of up to max_cols columns and
- * inputs of up to n_batch rows (the sequence allocates max of this and the reference's needs). */
+ * inputs of up to n_batch rows (the sequence allocates max of this and the reference's needs).
+ * With less, prefill runs in token chunks (or falls back to the reference if not even one fits). */
 size_t mmx_kernel_scratch_floats(size_t max_cols, size_t n_batch);
 
-/* Fast matmul for the types and shapes it handles; false = not handled (caller uses the reference). */
+/* Fast matmul for the types and shapes it handles, with the ISA of mmx_cpu_isa() and the activation
+ * precision of env MMX_ACT; false = not handled (the caller uses the reference). */
 bool mmx_kernel_matmul(struct mmx_exec *ex, const struct mmx_matrix *W, const float *X, size_t T, size_t ldx,
                        float *Y, size_t ldy);
+/* One explicit variant (tests, benchmarks): false when this CPU/build lacks `isa`, `act` does not apply
+ * to W->type, the variant does not exist (scalar: use the reference; avx2: fp32 activations only) or the
+ * scratch is too small. */
+bool mmx_kernel_matmul_variant(struct mmx_exec *ex, mmx_isa isa, mmx_act act, const struct mmx_matrix *W,
+                               const float *X, size_t T, size_t ldx, float *Y, size_t ldy);
 
 #endif

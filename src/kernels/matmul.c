@@ -1,96 +1,185 @@
 /*
  * matmul.c — the fast matrix multiply behind mmx_op_matmul: Y[t, r] = sum_c W[r, c] X[t, c].
- *
- * Precision policy: activations stay fp32 for every weight type; weights are expanded exactly
- * (bf16/f16 -> fp32, quantized blocks -> scale * level) and products accumulate in fp32.  Only the
- * summation order differs from the scalar reference (tests bound it by normalised error).
- *
- * Decode (T <= 4): one pass over each weight row, dotted directly from its stored format against
- * all T tokens (memory-bound: every weight byte is read once).  Prefill (T > 4): a panel of weight
- * rows is expanded to fp32 once into thread scratch and reused across all tokens by a register-
- * blocked 4x4 (rows x tokens) microkernel.  Rows are split across threads.
+ * Dispatch (ISA x activation precision), thread split and scratch layout; the kernels are in
+ * matmul_avx512.c and matmul_avx2.c, the structure is described in matmul_impl.h and the precision
+ * policy in kernels.h.
  */
-#include "kernels.h"
+#include "matmul_impl.h"
 #include "../ops.h"
 #include "../quant.h"
 #include "../util.h"
 
-#define PANEL_ROWS 16
-#define GEMV_MAX_T 4
+#include <stdlib.h>
+#include <string.h>
+
+/* Matrices smaller than this (rows*cols*T) run on the calling thread: waking the pool costs more. */
 #define SMALL_MATMUL_ELEMS (64 * 1024)
 
-/* AVX-512 kernels (matmul_avx512.c) */
-bool mmx_gemv_row_avx512(mmx_type type, const void *row, size_t cols, const float *X, size_t T, size_t ldx,
-                         float *out);
-void mmx_gemm_panel_avx512(const float *Wp, size_t n_rows, size_t cols, const float *X, size_t T, size_t ldx,
-                           float *Y, size_t ldy);
-void mmx_dequant_row_avx512(mmx_type type, const void *src, float *dst, size_t n);
+/* ---- activation precision ----------------------------------------------------------------------- */
+
+static bool is_block_quant(mmx_type t) {
+    return t == MMX_TYPE_Q8_0 || t == MMX_TYPE_Q4_0 || t == MMX_TYPE_Q4_K || t == MMX_TYPE_Q5_K ||
+           t == MMX_TYPE_Q6_K;
+}
+
+bool mmx_act_applies(mmx_act act, mmx_type wtype) {
+    switch (act) {
+    case MMX_ACT_F32: return true;
+    case MMX_ACT_BF16: return wtype == MMX_TYPE_BF16;
+    case MMX_ACT_Q8: return is_block_quant(wtype);
+    }
+    return false;
+}
+
+unsigned mmx_act_parse(const char *s) {
+    unsigned mask = 0;
+    if (!s) return 0;
+    while (*s) {
+        size_t n = strcspn(s, ",+");
+        if (n == 4 && !strncmp(s, "bf16", 4)) mask |= 1u << MMX_ACT_BF16;
+        else if (n == 2 && !strncmp(s, "q8", 2)) mask |= 1u << MMX_ACT_Q8;
+        else if (n == 4 && !strncmp(s, "fast", 4)) mask |= 1u << MMX_ACT_BF16 | 1u << MMX_ACT_Q8;
+        s += n;
+        if (*s) s++;
+    }
+    return mask;
+}
+
+static unsigned act_mask(void) {
+    static int cached = -1;
+    if (cached < 0) cached = (int)mmx_act_parse(getenv("MMX_ACT"));
+    return (unsigned)cached;
+}
+
+mmx_act mmx_kernel_act(unsigned mask, mmx_type wtype) {
+    if ((mask & 1u << MMX_ACT_BF16) && mmx_act_applies(MMX_ACT_BF16, wtype)) return MMX_ACT_BF16;
+    if ((mask & 1u << MMX_ACT_Q8) && mmx_act_applies(MMX_ACT_Q8, wtype)) return MMX_ACT_Q8;
+    return MMX_ACT_F32;
+}
+
+const char *mmx_act_name(mmx_act act) {
+    switch (act) {
+    case MMX_ACT_BF16: return "bf16";
+    case MMX_ACT_Q8: return "q8";
+    default: return "f32";
+    }
+}
+
+/* ---- scratch ------------------------------------------------------------------------------------ */
+
+size_t mmx_mm_q8_block(mmx_type wtype) { return wtype == MMX_TYPE_Q6_K ? 16 : 32; }
+
+size_t mmx_mm_xpack_bytes(mmx_act act, mmx_type wtype, size_t n, size_t K) {
+    switch (act) {
+    case MMX_ACT_BF16: return mm_round_up(n, MM_MR) * mm_round_up(K, 2) * 2;
+    case MMX_ACT_Q8: {
+        /* prefill: per token K int8 values + (dX, sX) floats per block; decode (gemv): per token
+         * K int8 + K/4 lane scales + K/4 lane offsets + K/16 block sums */
+        size_t blk = mmx_mm_q8_block(wtype), gemm = mm_round_up(n, MM_MR_Q8) * (K + K / blk * 8);
+        size_t gemv = n * (3 * mm_round_up(K, 64) + K / 16 * 4);
+        return n <= MM_GEMV_MAX_T && gemv > gemm ? gemv : gemm;
+    }
+    default: return mm_round_up(n, MM_MR) * K * 4;
+    }
+}
+
+size_t mmx_mm_panel_bytes(mmx_act act, size_t kc) {
+    kc = mm_round_up(kc, 32);
+    switch (act) {
+    case MMX_ACT_BF16: return MM_NR * kc * 2 + 64;
+    case MMX_ACT_Q8: /* int8 panel + per 16-block (dW, corr, mW) of 32 rows; 16 rows of int8 + (dW, mW, corr) */
+        return MM_NR * kc + MM_NR * (kc / 16) * 12 + 16 * kc + 16 * (kc / 16) * 12 + 4 * MM_ALIGN;
+    default: return MM_NR * kc * 4 + 16 * kc * 4 + 2 * MM_ALIGN; /* panel + 16 expanded rows */
+    }
+}
+
+static size_t kc_for(size_t K) { return K < MM_KC ? mm_round_up(K, 32) : MM_KC; }
 
 size_t mmx_kernel_scratch_floats(size_t max_cols, size_t n_batch) {
-    (void)n_batch;
-    return PANEL_ROWS * max_cols;
+    size_t K = mm_round_up(max_cols ? max_cols : 1, 256), best = 0;
+    for (int a = 0; a < 3; a++) {
+        /* Q6_K has the larger int8 layout (16-blocks) */
+        size_t b = mmx_mm_xpack_bytes((mmx_act)a, MMX_TYPE_Q6_K, n_batch ? n_batch : 1, K) +
+                   mmx_mm_panel_bytes((mmx_act)a, kc_for(K));
+        if (b > best) best = b;
+    }
+    return (best + 2 * MM_ALIGN) / sizeof(float) + 1;
 }
+
+/* ---- dispatch and threads ----------------------------------------------------------------------- */
+
+typedef void (*mm_fn)(const mm_job *j, size_t r0, size_t r1, void *scratch);
 
 typedef struct {
-    const mmx_matrix *W;
-    const float *X;
-    size_t T, ldx;
-    float *Y;
-    size_t ldy;
-    float **scratch;
-} mm_job;
+    mm_job job;
+    mm_fn fn;
+    bool gemv;
+} mm_task;
 
-static void gemv_worker(void *arg, int ith, int nth) {
-    mm_job *j = arg;
+static void *aligned_scratch(float *p) { return (void *)(((uintptr_t)p + MM_ALIGN - 1) & ~(uintptr_t)(MM_ALIGN - 1)); }
+
+static void mm_worker(void *arg, int ith, int nth) {
+    const mm_task *t = arg;
+    const mm_job *j = &t->job;
     size_t r0, r1;
-    mmx_split_range(j->W->rows, ith, nth, &r0, &r1);
-    float out[GEMV_MAX_T];
-    for (size_t r = r0; r < r1; r++) {
-        mmx_gemv_row_avx512(j->W->type, (const uint8_t *)j->W->data + r * j->W->row_bytes, j->W->cols, j->X, j->T,
-                            j->ldx, out);
-        for (size_t t = 0; t < j->T; t++) j->Y[t * j->ldy + r] = out[t];
-    }
-}
-
-static void gemm_worker(void *arg, int ith, int nth) {
-    mm_job *j = arg;
-    const mmx_matrix *W = j->W;
-    /* whole panels per thread, so panel expansion is never duplicated */
-    size_t n_panels = (W->rows + PANEL_ROWS - 1) / PANEL_ROWS, p0, p1;
-    mmx_split_range(n_panels, ith, nth, &p0, &p1);
-    float *panel = j->scratch[ith];
-    for (size_t p = p0; p < p1; p++) {
-        size_t r0 = p * PANEL_ROWS, nr = W->rows - r0 < PANEL_ROWS ? W->rows - r0 : PANEL_ROWS;
-        for (size_t i = 0; i < nr; i++)
-            mmx_dequant_row_avx512(W->type, (const uint8_t *)W->data + (r0 + i) * W->row_bytes, panel + i * W->cols,
-                                   W->cols);
-        mmx_gemm_panel_avx512(panel, nr, W->cols, j->X, j->T, j->ldx, j->Y + r0, j->ldy);
-    }
-}
-
-static bool gemv_type_supported(mmx_type t, size_t cols) {
-    switch (t) {
-    case MMX_TYPE_F32: case MMX_TYPE_BF16: case MMX_TYPE_F16: return cols % 16 == 0;
-    case MMX_TYPE_Q8_0: case MMX_TYPE_Q4_0: case MMX_TYPE_Q4_K: case MMX_TYPE_Q5_K: case MMX_TYPE_Q6_K: return true;
-    default: return false;
-    }
-}
-
-bool mmx_kernel_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t T, size_t ldx, float *Y, size_t ldy) {
-#if defined(__x86_64__)
-    if (mmx_cpu_isa() < MMX_ISA_AVX512 || !gemv_type_supported(W->type, W->cols) || W->cols % 16) return false;
-    mm_job j = {W, X, T, ldx, Y, ldy, ex->thread_scratch};
-    if (T <= GEMV_MAX_T) {
-        /* tiny matrices (the router): waking the pool costs more than the work */
-        if (W->rows * W->cols * T < SMALL_MATMUL_ELEMS) gemv_worker(&j, 0, 1);
-        else mmx_pool_run(ex->pool, gemv_worker, &j);
+    if (t->gemv) {
+        mmx_split_range(j->W->rows, ith, nth, &r0, &r1);
     } else {
-        MMX_ASSERT(ex->scratch_floats >= PANEL_ROWS * W->cols);
-        mmx_pool_run(ex->pool, gemm_worker, &j);
+        /* whole panels per thread, so no weight is converted twice */
+        size_t n_panels = (j->W->rows + MM_NR - 1) / MM_NR, p0, p1;
+        mmx_split_range(n_panels, ith, nth, &p0, &p1);
+        r0 = p0 * MM_NR;
+        r1 = p1 * MM_NR < j->W->rows ? p1 * MM_NR : j->W->rows;
     }
+    if (r0 < r1) t->fn(j, r0, r1, aligned_scratch(j->scratch[ith]));
+}
+
+static bool type_supported(mmx_type t) {
+    return t == MMX_TYPE_F32 || t == MMX_TYPE_F16 || t == MMX_TYPE_BF16 || is_block_quant(t);
+}
+
+bool mmx_kernel_matmul_variant(mmx_exec *ex, mmx_isa isa, mmx_act act, const mmx_matrix *W, const float *X,
+                               size_t T, size_t ldx, float *Y, size_t ldy) {
+#if defined(__x86_64__)
+    if (isa == MMX_ISA_SCALAR || isa > mmx_cpu_isa() || !type_supported(W->type) || !mmx_act_applies(act, W->type))
+        return false;
+    if (isa == MMX_ISA_AVX2 && act != MMX_ACT_F32) return false; /* reduced-precision paths need AVX-512 */
+    if (T == 0 || W->rows == 0) return true;
+    const size_t K = W->cols;
+    if (ex->scratch_floats * sizeof(float) < 2 * MM_ALIGN) return false;
+    const size_t avail = ex->scratch_floats * sizeof(float) - 2 * MM_ALIGN;
+    mm_task task = {{W, X, T, ldx, Y, ldy, act, ex->thread_scratch, avail}, NULL, T <= MM_GEMV_MAX_T};
+    if (task.gemv) {
+        if (mmx_mm_xpack_bytes(act, W->type, MM_GEMV_MAX_T, K) > avail) return false;
+        task.fn = isa == MMX_ISA_AVX512 ? mmx_mm_gemv_avx512 : mmx_mm_gemv_avx2;
+    } else {
+        /* at least one microkernel's worth of tokens must fit beside a panel slice */
+        if (mmx_mm_panel_bytes(act, kc_for(K)) + mmx_mm_xpack_bytes(act, W->type, 1, K) > avail) return false;
+        task.fn = isa == MMX_ISA_AVX512 ? mmx_mm_gemm_avx512 : mmx_mm_gemm_avx2;
+    }
+    if (W->rows * K * T < SMALL_MATMUL_ELEMS || ex->n_threads <= 1) mm_worker(&task, 0, 1);
+    else mmx_pool_run(ex->pool, mm_worker, &task);
     return true;
 #else
-    (void)ex, (void)W, (void)X, (void)T, (void)ldx, (void)Y, (void)ldy;
+    (void)ex, (void)isa, (void)act, (void)W, (void)X, (void)T, (void)ldx, (void)Y, (void)ldy;
     return false;
 #endif
+}
+
+/* Tokens per prefill pass that fit in `avail` bytes beside a panel slice (a multiple of the
+ * microkernel's token count unless all T fit). */
+size_t mmx_mm_token_chunk(const mm_job *j) {
+    const size_t K = j->W->cols, per_mr = j->act == MMX_ACT_Q8 ? MM_MR_Q8 : MM_MR;
+    const size_t panel = mmx_mm_panel_bytes(j->act, kc_for(K));
+    if (panel + mmx_mm_xpack_bytes(j->act, j->W->type, j->T, K) <= j->scratch_bytes) return j->T;
+    size_t n = per_mr;
+    while (panel + mmx_mm_xpack_bytes(j->act, j->W->type, n + per_mr, K) <= j->scratch_bytes) n += per_mr;
+    return n;
+}
+
+size_t mmx_mm_kc(size_t K) { return kc_for(K); }
+
+bool mmx_kernel_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t T, size_t ldx, float *Y, size_t ldy) {
+    if (ex->reference) return false;
+    return mmx_kernel_matmul_variant(ex, mmx_cpu_isa(), mmx_kernel_act(act_mask(), W->type), W, X, T, ldx, Y, ldy);
 }

@@ -1,5 +1,5 @@
-/* AVX-512 matmul kernels (see matmul.c for the structure and the precision policy). */
-#include "kernels.h"
+/* AVX-512 matmul kernels (structure: matmul_impl.h; precision policy: kernels.h). */
+#include "matmul_impl.h"
 #include "../quant.h"
 #include "../util.h"
 #if defined(__x86_64__)
@@ -11,6 +11,12 @@ static inline float f16(const uint8_t *p) { return _cvtsh_ss((unsigned short)(p[
 static inline __m512 bf16x16(const void *p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
 }
+static inline __mmask16 tail16(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+/* up to 16 bf16 / f16 -> fp32, reading only the n < 16 present */
+static inline __m512 bf16x16_tail(const void *p, size_t n) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(tail16(n), p)), 16));
+}
+static inline __m512 f16x16_tail(const void *p, size_t n) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail16(n), p)); }
 /* 16 int8 -> 16 fp32 */
 static inline __m512 i8x16(const void *p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
@@ -35,10 +41,10 @@ void mmx_dequant_row_avx512(mmx_type type, const void *src, float *dst, size_t n
     switch (type) {
     case MMX_TYPE_F32: memcpy(dst, src, n * 4); return;
     case MMX_TYPE_BF16:
-        for (size_t i = 0; i < n; i += 16) _mm512_storeu_ps(dst + i, bf16x16(p + 2 * i));
+        for (size_t i = 0; i < n; i += 16) _mm512_mask_storeu_ps(dst + i, tail16(n - i), bf16x16_tail(p + 2 * i, n - i));
         return;
     case MMX_TYPE_F16:
-        for (size_t i = 0; i < n; i += 16) _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 2 * i))));
+        for (size_t i = 0; i < n; i += 16) _mm512_mask_storeu_ps(dst + i, tail16(n - i), f16x16_tail(p + 2 * i, n - i));
         return;
     case MMX_TYPE_Q8_0:
         for (size_t b = 0; b < n / 32; b++, p += 34) {
@@ -154,7 +160,8 @@ static float dot1_bf16(const uint8_t *p, const float *x, size_t cols) {
         a2 = _mm512_fmadd_ps(bf16x16(p + 2 * i + 64), _mm512_loadu_ps(x + i + 32), a2);
         a3 = _mm512_fmadd_ps(bf16x16(p + 2 * i + 96), _mm512_loadu_ps(x + i + 48), a3);
     }
-    for (; i < cols; i += 16) a0 = _mm512_fmadd_ps(bf16x16(p + 2 * i), _mm512_loadu_ps(x + i), a0);
+    for (; i < cols; i += 16)
+        a0 = _mm512_fmadd_ps(bf16x16_tail(p + 2 * i, cols - i), _mm512_maskz_loadu_ps(tail16(cols - i), x + i), a0);
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
@@ -252,8 +259,8 @@ static float dot1_q6_k(const uint8_t *p, const float *x, size_t cols) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-/* Dot of one row with up to 4 tokens. */
-bool mmx_gemv_row_avx512(mmx_type type, const void *row, size_t cols, const float *X, size_t T, size_t ldx,
+/* Dot of one row with up to 4 tokens (fp32 activations). */
+static bool gemv_row(mmx_type type, const void *row, size_t cols, const float *X, size_t T, size_t ldx,
                          float *out) {
     if (T == 1) {
         switch (type) {
@@ -269,23 +276,26 @@ bool mmx_gemv_row_avx512(mmx_type type, const void *row, size_t cols, const floa
     const uint8_t *p = row;
 #define FMA_ALL(w, off)                                                                             \
     for (size_t t = 0; t < T; t++) acc[t] = _mm512_fmadd_ps((w), _mm512_loadu_ps(X + t * ldx + (off)), acc[t])
+#define FMA_ALL_TAIL(w, off, m)                                                                     \
+    for (size_t t = 0; t < T; t++) acc[t] = _mm512_fmadd_ps((w), _mm512_maskz_loadu_ps((m), X + t * ldx + (off)), acc[t])
     switch (type) {
     case MMX_TYPE_F32:
         for (size_t i = 0; i < cols; i += 16) {
-            __m512 w = _mm512_loadu_ps((const float *)p + i);
-            FMA_ALL(w, i);
+            const __mmask16 m = tail16(cols - i);
+            __m512 w = _mm512_maskz_loadu_ps(m, (const float *)p + i);
+            FMA_ALL_TAIL(w, i, m);
         }
         break;
     case MMX_TYPE_BF16:
         for (size_t i = 0; i < cols; i += 16) {
-            __m512 w = bf16x16(p + 2 * i);
-            FMA_ALL(w, i);
+            __m512 w = bf16x16_tail(p + 2 * i, cols - i);
+            FMA_ALL_TAIL(w, i, tail16(cols - i));
         }
         break;
     case MMX_TYPE_F16:
         for (size_t i = 0; i < cols; i += 16) {
-            __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 2 * i)));
-            FMA_ALL(w, i);
+            __m512 w = f16x16_tail(p + 2 * i, cols - i);
+            FMA_ALL_TAIL(w, i, tail16(cols - i));
         }
         break;
     case MMX_TYPE_Q8_0:
@@ -342,61 +352,722 @@ bool mmx_gemv_row_avx512(mmx_type type, const void *row, size_t cols, const floa
     }
     }
 #undef FMA_ALL
+#undef FMA_ALL_TAIL
     for (size_t t = 0; t < T; t++) out[t] = _mm512_reduce_add_ps(acc[t]);
     return true;
 }
 
-/* Y[t, r] = Wp[r, :] . X[t, :] for a panel of n_rows fp32 rows, 4 rows x 4 tokens at a time. */
-void mmx_gemm_panel_avx512(const float *Wp, size_t n_rows, size_t cols, const float *X, size_t T, size_t ldx,
-                           float *Y, size_t ldy) {
-    size_t r = 0;
-    for (; r + 4 <= n_rows; r += 4) {
-        const float *w0 = Wp + r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
-        size_t t = 0;
-        for (; t + 4 <= T; t += 4) {
-            const float *x0 = X + t * ldx, *x1 = x0 + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
-            __m512 a[4][4];
-            for (int i = 0; i < 4; i++)
-                for (int k = 0; k < 4; k++) a[i][k] = _mm512_setzero_ps();
-            for (size_t c = 0; c < cols; c += 16) {
-                const __m512 W0 = _mm512_loadu_ps(w0 + c), W1 = _mm512_loadu_ps(w1 + c), W2 = _mm512_loadu_ps(w2 + c),
-                             W3 = _mm512_loadu_ps(w3 + c);
-                const __m512 X0 = _mm512_loadu_ps(x0 + c), X1 = _mm512_loadu_ps(x1 + c), X2 = _mm512_loadu_ps(x2 + c),
-                             X3 = _mm512_loadu_ps(x3 + c);
-                a[0][0] = _mm512_fmadd_ps(W0, X0, a[0][0]), a[0][1] = _mm512_fmadd_ps(W0, X1, a[0][1]);
-                a[0][2] = _mm512_fmadd_ps(W0, X2, a[0][2]), a[0][3] = _mm512_fmadd_ps(W0, X3, a[0][3]);
-                a[1][0] = _mm512_fmadd_ps(W1, X0, a[1][0]), a[1][1] = _mm512_fmadd_ps(W1, X1, a[1][1]);
-                a[1][2] = _mm512_fmadd_ps(W1, X2, a[1][2]), a[1][3] = _mm512_fmadd_ps(W1, X3, a[1][3]);
-                a[2][0] = _mm512_fmadd_ps(W2, X0, a[2][0]), a[2][1] = _mm512_fmadd_ps(W2, X1, a[2][1]);
-                a[2][2] = _mm512_fmadd_ps(W2, X2, a[2][2]), a[2][3] = _mm512_fmadd_ps(W2, X3, a[2][3]);
-                a[3][0] = _mm512_fmadd_ps(W3, X0, a[3][0]), a[3][1] = _mm512_fmadd_ps(W3, X1, a[3][1]);
-                a[3][2] = _mm512_fmadd_ps(W3, X2, a[3][2]), a[3][3] = _mm512_fmadd_ps(W3, X3, a[3][3]);
-            }
-            for (int k = 0; k < 4; k++)
-                for (int i = 0; i < 4; i++) Y[(t + (size_t)k) * ldy + r + (size_t)i] = _mm512_reduce_add_ps(a[i][k]);
-        }
-        for (; t < T; t++) {
-            const float *x = X + t * ldx;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (size_t c = 0; c < cols; c += 16) {
-                const __m512 xv = _mm512_loadu_ps(x + c);
-                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + c), xv, a0);
-                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + c), xv, a1);
-                a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + c), xv, a2);
-                a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + c), xv, a3);
-            }
-            Y[t * ldy + r] = _mm512_reduce_add_ps(a0), Y[t * ldy + r + 1] = _mm512_reduce_add_ps(a1);
-            Y[t * ldy + r + 2] = _mm512_reduce_add_ps(a2), Y[t * ldy + r + 3] = _mm512_reduce_add_ps(a3);
+/* ================================================================================================
+ * Prefill GEMM (see matmul_impl.h): packed weight panels of MM_NR = 32 rows x kc columns, tokens
+ * packed MM_MR (or MM_MR_Q8) at a time; the microkernel keeps 2 x M accumulator vectors (32 rows of
+ * M tokens) and broadcasts one token value per step.
+ * ================================================================================================ */
+
+/* In-register transpose of 16 x 16 32-bit elements: r[i] (row i) -> r[j] (column j). */
+static inline void tr16(__m512 r[16]) {
+    __m512 t[16];
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) {
+        t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        const __m512d a = _mm512_castps_pd(t[4 * k]), b = _mm512_castps_pd(t[4 * k + 1]);
+        const __m512d c = _mm512_castps_pd(t[4 * k + 2]), d = _mm512_castps_pd(t[4 * k + 3]);
+        r[4 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    /* r[4k+j], 128-bit lane L: rows 4k..4k+3 at column 4L+j */
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        const __m512 v0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), v1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+        const __m512 w0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
+        const __m512 w1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+        t[j] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+        t[4 + j] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
+        t[8 + j] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+        t[12 + j] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+static inline const uint8_t *row_ptr(const mmx_matrix *W, size_t r) { return (const uint8_t *)W->data + r * W->row_bytes; }
+
+/* Byte offset of column k0 in a row (k0 on a block boundary for block types). */
+static inline size_t col_offset(mmx_type type, size_t k0) {
+    return k0 / mmx_type_block_elems(type) * mmx_type_block_bytes(type);
+}
+
+static inline __mmask16 row_mask(size_t nr, int h) {
+    return nr >= (size_t)(16 * h + 16) ? (__mmask16)0xFFFF : nr <= (size_t)(16 * h) ? 0 : tail16(nr - 16 * (size_t)h);
+}
+
+/* ---- fp32 activations ---------------------------------------------------------------------------- */
+
+/* xp[blk][k][MM_MR] = X[blk*MM_MR + i][k] for n tokens of K columns. */
+static void pack_x_f32(const float *X, size_t ldx, size_t n, size_t K, float *xp) {
+    for (size_t t0 = 0; t0 < n; t0 += MM_MR) {
+        float *dst = xp + t0 * K;
+        const size_t m = n - t0 < MM_MR ? n - t0 : MM_MR;
+        for (size_t i = 0; i < m; i++) {
+            const float *x = X + (t0 + i) * ldx;
+            for (size_t k = 0; k < K; k++) dst[k * MM_MR + i] = x[k];
         }
     }
-    for (; r < n_rows; r++) {
-        const float *w = Wp + r * cols;
-        for (size_t t = 0; t < T; t++) {
-            const float *x = X + t * ldx;
-            __m512 a = _mm512_setzero_ps();
-            for (size_t c = 0; c < cols; c += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(w + c), _mm512_loadu_ps(x + c), a);
-            Y[t * ldy + r] = _mm512_reduce_add_ps(a);
+}
+
+/* panel[c][32] = W[r0 + i][k0 + c] as fp32 (rows >= nr are zero); tmp: 16 * kc floats. */
+static void pack_w_f32(const mmx_matrix *W, size_t r0, size_t nr, size_t k0, size_t kc, float *panel, float *tmp) {
+    for (int h = 0; h < 2; h++) {
+        const float *rows[16];
+        for (int i = 0; i < 16; i++) {
+            const size_t ri = 16 * (size_t)h + (size_t)i;
+            rows[i] = NULL;
+            if (ri >= nr) continue;
+            const uint8_t *src = row_ptr(W, r0 + ri);
+            if (W->type == MMX_TYPE_F32) {
+                rows[i] = (const float *)src + k0;
+            } else {
+                mmx_dequant_row_avx512(W->type, src + col_offset(W->type, k0), tmp + (size_t)i * kc, kc);
+                rows[i] = tmp + (size_t)i * kc;
+            }
         }
+        for (size_t c0 = 0; c0 < kc; c0 += 16) {
+            const __mmask16 m = tail16(kc - c0);
+            __m512 v[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) v[i] = rows[i] ? _mm512_maskz_loadu_ps(m, rows[i] + c0) : _mm512_setzero_ps();
+            tr16(v);
+            const size_t nc = kc - c0 < 16 ? kc - c0 : 16;
+            for (size_t jj = 0; jj < nc; jj++) _mm512_store_ps(panel + (c0 + jj) * MM_NR + 16 * h, v[jj]);
+        }
+    }
+}
+
+static inline void store_tile(float *y, __mmask16 m0, __mmask16 m1, __m512 a0, __m512 a1, bool add) {
+    if (add) {
+        a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m0, y));
+        a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(m1, y + 16));
+    }
+    _mm512_mask_storeu_ps(y, m0, a0);
+    _mm512_mask_storeu_ps(y + 16, m1, a1);
+}
+
+typedef void (*uk_f32_fn)(const float *pw, const float *xp, size_t kc, float *Y, size_t ldy, __mmask16 m0,
+                          __mmask16 m1, bool add);
+
+static inline __attribute__((always_inline)) void uk_f32(const float *pw, const float *xp, size_t kc, int M, float *Y,
+                                                         size_t ldy, __mmask16 m0, __mmask16 m1, bool add) {
+    __m512 a[MM_MR][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < M; i++) a[i][0] = a[i][1] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k++, pw += MM_NR, xp += MM_MR) {
+        const __m512 w0 = _mm512_load_ps(pw), w1 = _mm512_load_ps(pw + 16);
+#pragma GCC unroll 12
+        for (int i = 0; i < M; i++) {
+            const __m512 x = _mm512_set1_ps(xp[i]);
+            a[i][0] = _mm512_fmadd_ps(w0, x, a[i][0]);
+            a[i][1] = _mm512_fmadd_ps(w1, x, a[i][1]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < M; i++) store_tile(Y + (size_t)i * ldy, m0, m1, a[i][0], a[i][1], add);
+}
+
+/* ---- bf16 activations (BF16 weights) ------------------------------------------------------------- */
+
+/* xp[blk][k/2][MM_MR] = the bf16 pair (X[t][k], X[t][k+1]) (round to nearest even; odd K padded with 0). */
+static void pack_x_bf16(const float *X, size_t ldx, size_t n, size_t K, uint32_t *xp) {
+    const size_t K2 = (K + 1) / 2;
+    for (size_t t0 = 0; t0 < n; t0 += MM_MR) {
+        uint32_t *dst = xp + t0 * K2;
+        const size_t m = n - t0 < MM_MR ? n - t0 : MM_MR;
+        for (size_t i = 0; i < m; i++) {
+            const float *x = X + (t0 + i) * ldx;
+            for (size_t k = 0; k < K; k += 32) {
+                const __m512 lo = _mm512_maskz_loadu_ps(tail16(K - k), x + k);
+                const __m512 hi = K - k > 16 ? _mm512_maskz_loadu_ps(tail16(K - k - 16), x + k + 16) : _mm512_setzero_ps();
+                uint32_t pairs[16];
+                _mm512_storeu_si512(pairs, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+                const size_t np = K2 - k / 2 < 16 ? K2 - k / 2 : 16;
+                for (size_t p = 0; p < np; p++) dst[(k / 2 + p) * MM_MR + i] = pairs[p];
+            }
+        }
+    }
+}
+
+/* panel[c/2][32] = the bf16 pairs of rows r0.. at columns k0 + c, k0 + c + 1 (BF16 weights, copied). */
+static void pack_w_bf16(const mmx_matrix *W, size_t r0, size_t nr, size_t k0, size_t kc, uint32_t *panel) {
+    for (int h = 0; h < 2; h++) {
+        const uint16_t *rows[16];
+        for (int i = 0; i < 16; i++) {
+            const size_t ri = 16 * (size_t)h + (size_t)i;
+            rows[i] = ri < nr ? (const uint16_t *)row_ptr(W, r0 + ri) + k0 : NULL;
+        }
+        for (size_t c0 = 0; c0 < kc; c0 += 32) {
+            const __mmask32 m = kc - c0 >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (kc - c0)) - 1);
+            __m512 v[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                v[i] = rows[i] ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(m, rows[i] + c0)) : _mm512_setzero_ps();
+            tr16(v);
+            const size_t np = (kc - c0 + 1) / 2 < 16 ? (kc - c0 + 1) / 2 : 16;
+            for (size_t jj = 0; jj < np; jj++) _mm512_store_ps((float *)(panel + (c0 / 2 + jj) * MM_NR + 16 * h), v[jj]);
+        }
+    }
+}
+
+typedef void (*uk_bf16_fn)(const uint32_t *pw, const uint32_t *xp, size_t kc2, float *Y, size_t ldy, __mmask16 m0,
+                           __mmask16 m1, bool add);
+
+static inline __attribute__((always_inline)) void uk_bf16(const uint32_t *pw, const uint32_t *xp, size_t kc2, int M,
+                                                          float *Y, size_t ldy, __mmask16 m0, __mmask16 m1, bool add) {
+    __m512 a[MM_MR][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < M; i++) a[i][0] = a[i][1] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc2; k++, pw += MM_NR, xp += MM_MR) {
+        const __m512bh w0 = (__m512bh)_mm512_load_si512(pw), w1 = (__m512bh)_mm512_load_si512(pw + 16);
+#pragma GCC unroll 12
+        for (int i = 0; i < M; i++) {
+            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)xp[i]);
+            a[i][0] = _mm512_dpbf16_ps(a[i][0], w0, x);
+            a[i][1] = _mm512_dpbf16_ps(a[i][1], w1, x);
+        }
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < M; i++) store_tile(Y + (size_t)i * ldy, m0, m1, a[i][0], a[i][1], add);
+}
+
+/* ---- int8 activations (block-quantized weights) -------------------------------------------------- */
+/*
+ * Activations, per token and weight block of B = 32 (16 for Q6_K) columns: dX = amax/127,
+ * q = round(x/dX) in [-127, 127], stored as q + 128 (unsigned, the vpdpbusd u8 operand); sX = dX sum q.
+ * Packed per MM_MR_Q8 tokens: xq[k/4][MR] dwords (4 consecutive columns), then dX[K/B][MR], sX[K/B][MR].
+ * Weights: levels L (signed int8, w = dW * L + mW) per block: Q8_0 q; Q4_0 q - 8; Q4_K/Q5_K the unsigned
+ * level with dW = d*sc, mW = -dmin*m; Q6_K q - 32 with dW = d*sc.  Packed panel: L[c/4][32 rows][4],
+ * then dW[b][32], corr[b][32] = -128 * sum_b L (undoes the +128 of the activations), mW[b][32].
+ * Per block: isum = corr + sum (q + 128) L (exact int32); y += dW dX isum + mW sX.
+ */
+static void quant_x_q8(const float *X, size_t ldx, size_t n, size_t K, size_t B, size_t MR, uint8_t *xp) {
+    const size_t nb = K / B;
+    for (size_t t0 = 0; t0 < n; t0 += MR) {
+        uint8_t *base = xp + t0 * (K + nb * 8);
+        uint32_t *xq = (uint32_t *)base;
+        float *dX = (float *)(base + MR * K), *sX = dX + MR * nb;
+        const size_t m = n - t0 < MR ? n - t0 : MR;
+        for (size_t i = 0; i < m; i++) {
+            const float *x = X + (t0 + i) * ldx;
+            for (size_t b = 0; b < nb; b++) {
+                const __mmask16 m1 = B == 32 ? 0xFFFF : 0;
+                const __m512 v0 = _mm512_loadu_ps(x + b * B), v1 = _mm512_maskz_loadu_ps(m1, x + b * B + 16);
+                const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+                const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+                dX[b * MR + i] = d;
+                const __m512i off = _mm512_set1_epi32(128);
+                const __m512i r0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+                const __m512i r1 = _mm512_maskz_cvtps_epi32(m1, _mm512_mul_ps(v1, _mm512_set1_ps(id)));
+                /* the sum of the ROUNDED values: the minimum term's rounding error then cancels with the
+                 * level term's (w = dW*L + mW), which an exact sum x would not (4x the NMSE on Q4_K) */
+                sX[b * MR + i] = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
+                const __m512i q0 = _mm512_add_epi32(r0, off), q1 = _mm512_add_epi32(r1, off);
+                uint32_t w[8];
+                _mm_storeu_si128((__m128i *)w, _mm512_cvtepi32_epi8(q0));
+                _mm_storeu_si128((__m128i *)(w + 4), _mm512_cvtepi32_epi8(q1));
+                for (size_t g = 0; g < B / 4; g++) xq[(b * B / 4 + g) * MR + i] = w[g];
+            }
+        }
+    }
+}
+
+/* Sum of 32 signed levels. */
+static inline int sum_i8x32(__m256i v) {
+    const __m256i s = _mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
+    const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    return (int)(_mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1)) - 128 * 32;
+}
+static inline int sum_i8x16(__m128i v) {
+    const __m128i s = _mm_sad_epu8(_mm_xor_si128(v, _mm_set1_epi8((char)0x80)), _mm_setzero_si128());
+    return (int)(_mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1)) - 128 * 16;
+}
+
+/* Levels of one row's columns [k0, k0 + kc) into L[kc], and per block b: dW[b], mW[b], corr[b]. */
+static void row_levels(mmx_type type, const uint8_t *p, size_t kc, int8_t *L, float *dW, float *mW, int32_t *corr) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    switch (type) {
+    case MMX_TYPE_Q8_0:
+        for (size_t b = 0; b < kc / 32; b++, p += 34) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(p + 2));
+            _mm256_storeu_si256((__m256i *)(L + 32 * b), q);
+            dW[b] = f16(p), mW[b] = 0, corr[b] = -128 * sum_i8x32(q);
+        }
+        return;
+    case MMX_TYPE_Q4_0:
+        for (size_t b = 0; b < kc / 32; b++, p += 18) {
+            const __m128i qs = _mm_loadu_si128((const __m128i *)(p + 2));
+            const __m256i q = _mm256_sub_epi8(
+                _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(qs, 4), qs), m4), _mm256_set1_epi8(8));
+            _mm256_storeu_si256((__m256i *)(L + 32 * b), q);
+            dW[b] = f16(p), mW[b] = 0, corr[b] = -128 * sum_i8x32(q);
+        }
+        return;
+    case MMX_TYPE_Q4_K:
+    case MMX_TYPE_Q5_K: {
+        const bool q5 = type == MMX_TYPE_Q5_K;
+        for (size_t blk = 0; blk < kc / 256; blk++, p += q5 ? 176 : 144) {
+            const float d = f16(p), dmin = f16(p + 2);
+            const uint8_t *qs = p + (q5 ? 48 : 16);
+            const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
+            for (int j = 0; j < 4; j++, qs += 32) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)qs);
+                __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                if (q5) {
+                    /* 5th bit of sub-block 2j is bit 2j of qh, of 2j+1 bit 2j+1; moved to bit 4 */
+                    const __m256i b16 = _mm256_set1_epi8(16);
+                    const __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), _mm256_set1_epi8(1));
+                    const __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), _mm256_set1_epi8(1));
+                    lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(h0, 4), b16));
+                    hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(h1, 4), b16));
+                }
+                const size_t s = blk * 8 + 2 * (size_t)j;
+                _mm256_storeu_si256((__m256i *)(L + 32 * s), lo);
+                _mm256_storeu_si256((__m256i *)(L + 32 * s + 32), hi);
+                uint8_t sc, m;
+                scale_min_k4(2 * j, p + 4, &sc, &m);
+                dW[s] = d * sc, mW[s] = -(dmin * m), corr[s] = -128 * sum_i8x32(lo);
+                scale_min_k4(2 * j + 1, p + 4, &sc, &m);
+                dW[s + 1] = d * sc, mW[s + 1] = -(dmin * m), corr[s + 1] = -128 * sum_i8x32(hi);
+            }
+        }
+        return;
+    }
+    case MMX_TYPE_Q6_K:
+        for (size_t blk = 0; blk < kc / 256; blk++, p += 210) {
+            const float d = f16(p + 208);
+            const int8_t *sc = (const int8_t *)(p + 192);
+            const __m256i m30 = _mm256_set1_epi8(0x30), o32 = _mm256_set1_epi8(32);
+            for (int n = 0; n < 2; n++) {
+                const uint8_t *ql = p + 64 * n, *qh = p + 128 + 32 * n;
+                const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+                const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+                const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+                __m256i q[4];
+                q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
+                q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
+                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m30));
+                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                       _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+                for (int k = 0; k < 4; k++) {
+                    const __m256i v = _mm256_sub_epi8(q[k], o32);
+                    const size_t e = 256 * blk + 128 * (size_t)n + 32 * (size_t)k, s = e / 16;
+                    _mm256_storeu_si256((__m256i *)(L + e), v);
+                    dW[s] = d * sc[s % 16], dW[s + 1] = d * sc[s % 16 + 1];
+                    mW[s] = mW[s + 1] = 0;
+                    corr[s] = -128 * sum_i8x16(_mm256_castsi256_si128(v));
+                    corr[s + 1] = -128 * sum_i8x16(_mm256_extracti128_si256(v, 1));
+                }
+            }
+        }
+        return;
+    default: MMX_ASSERT(!"row_levels: not a block-quantized type");
+    }
+}
+
+/* Packed int8 panel of rows r0.. (nr valid) at columns [k0, k0 + kc): see the comment above. */
+typedef struct {
+    int8_t *L;     /* [kc/4][32][4] */
+    float *dW;     /* [kc/B][32] */
+    int32_t *corr; /* [kc/B][32] */
+    float *mW;     /* [kc/B][32] */
+} q8_panel;
+
+static void pack_w_q8(const mmx_matrix *W, size_t r0, size_t nr, size_t k0, size_t kc, size_t B, const q8_panel *P,
+                      int8_t *tL, float *tdw, float *tmw, int32_t *tcorr) {
+    const size_t nb = kc / B;
+    for (int h = 0; h < 2; h++) {
+        for (size_t i = 0; i < 16; i++) {
+            const size_t ri = 16 * (size_t)h + i;
+            if (ri < nr) {
+                row_levels(W->type, row_ptr(W, r0 + ri) + col_offset(W->type, k0), kc, tL + i * kc, tdw + i * nb,
+                           tmw + i * nb, tcorr + i * nb);
+            } else {
+                memset(tL + i * kc, 0, kc);
+                for (size_t b = 0; b < nb; b++) tdw[i * nb + b] = tmw[i * nb + b] = 0, tcorr[i * nb + b] = 0;
+            }
+            for (size_t b = 0; b < nb; b++) {
+                P->dW[b * MM_NR + ri] = tdw[i * nb + b];
+                P->mW[b * MM_NR + ri] = tmw[i * nb + b];
+                P->corr[b * MM_NR + ri] = tcorr[i * nb + b];
+            }
+        }
+        for (size_t c0 = 0; c0 < kc; c0 += 64) {
+            const __mmask64 m = kc - c0 >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (kc - c0)) - 1);
+            __m512 v[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) v[i] = _mm512_castsi512_ps(_mm512_maskz_loadu_epi8(m, tL + (size_t)i * kc + c0));
+            tr16(v);
+            const size_t ng = (kc - c0) / 4 < 16 ? (kc - c0) / 4 : 16;
+            for (size_t jj = 0; jj < ng; jj++) _mm512_store_ps((float *)(P->L + ((c0 / 4 + jj) * MM_NR + 16 * h) * 4), v[jj]);
+        }
+    }
+}
+
+typedef void (*uk_q8_fn)(const q8_panel *P, size_t nb, const uint8_t *xq, const float *dX, const float *sX,
+                         float *Y, size_t ldy, __mmask16 m0, __mmask16 m1, bool add);
+
+static inline __attribute__((always_inline)) void uk_q8(const q8_panel *P, size_t nb, const uint8_t *xq_,
+                                                        const float *dX, const float *sX, int M, int G, bool MIN,
+                                                        float *Y, size_t ldy, __mmask16 m0, __mmask16 m1, bool add) {
+    __m512 f[MM_MR_Q8][2];
+    const int8_t *pl = P->L;
+    const uint32_t *xq = (const uint32_t *)xq_;
+#pragma GCC unroll 6
+    for (int i = 0; i < M; i++) f[i][0] = f[i][1] = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb; b++) {
+        const __m512i c0 = _mm512_load_si512(P->corr + b * MM_NR), c1 = _mm512_load_si512(P->corr + b * MM_NR + 16);
+        __m512i s[MM_MR_Q8][2];
+#pragma GCC unroll 6
+        for (int i = 0; i < M; i++) s[i][0] = c0, s[i][1] = c1;
+#pragma GCC unroll 8
+        for (int g = 0; g < G; g++, pl += 4 * MM_NR, xq += MM_MR_Q8) {
+            const __m512i w0 = _mm512_load_si512(pl), w1 = _mm512_load_si512(pl + 64);
+#pragma GCC unroll 6
+            for (int i = 0; i < M; i++) {
+                const __m512i x = _mm512_set1_epi32((int)xq[i]);
+                s[i][0] = _mm512_dpbusd_epi32(s[i][0], x, w0);
+                s[i][1] = _mm512_dpbusd_epi32(s[i][1], x, w1);
+            }
+        }
+        const __m512 d0 = _mm512_load_ps(P->dW + b * MM_NR), d1 = _mm512_load_ps(P->dW + b * MM_NR + 16);
+#pragma GCC unroll 6
+        for (int i = 0; i < M; i++) {
+            const __m512 dx = _mm512_set1_ps(dX[b * MM_MR_Q8 + (size_t)i]);
+            f[i][0] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s[i][0]), d0), dx, f[i][0]);
+            f[i][1] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s[i][1]), d1), dx, f[i][1]);
+        }
+        if (MIN) {
+            const __m512 n0 = _mm512_load_ps(P->mW + b * MM_NR), n1 = _mm512_load_ps(P->mW + b * MM_NR + 16);
+#pragma GCC unroll 6
+            for (int i = 0; i < M; i++) {
+                const __m512 sx = _mm512_set1_ps(sX[b * MM_MR_Q8 + (size_t)i]);
+                f[i][0] = _mm512_fmadd_ps(n0, sx, f[i][0]);
+                f[i][1] = _mm512_fmadd_ps(n1, sx, f[i][1]);
+            }
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < M; i++) store_tile(Y + (size_t)i * ldy, m0, m1, f[i][0], f[i][1], add);
+}
+
+/* ---- microkernel instances ------------------------------------------------------------------------ */
+
+#define UK_F32(M)                                                                                   \
+    static void uk_f32_##M(const float *pw, const float *xp, size_t kc, float *Y, size_t ldy, __mmask16 m0, \
+                           __mmask16 m1, bool add) {                                                \
+        uk_f32(pw, xp, kc, M, Y, ldy, m0, m1, add);                                                 \
+    }                                                                                               \
+    static void uk_bf16_##M(const uint32_t *pw, const uint32_t *xp, size_t kc2, float *Y, size_t ldy, \
+                            __mmask16 m0, __mmask16 m1, bool add) {                                 \
+        uk_bf16(pw, xp, kc2, M, Y, ldy, m0, m1, add);                                               \
+    }
+UK_F32(1) UK_F32(2) UK_F32(3) UK_F32(4) UK_F32(5) UK_F32(6) UK_F32(7) UK_F32(8) UK_F32(9) UK_F32(10) UK_F32(11)
+UK_F32(12)
+#undef UK_F32
+static const uk_f32_fn uk_f32_tab[MM_MR + 1] = {NULL, uk_f32_1, uk_f32_2, uk_f32_3, uk_f32_4, uk_f32_5, uk_f32_6,
+                                                uk_f32_7, uk_f32_8, uk_f32_9, uk_f32_10, uk_f32_11, uk_f32_12};
+static const uk_bf16_fn uk_bf16_tab[MM_MR + 1] = {NULL, uk_bf16_1, uk_bf16_2, uk_bf16_3, uk_bf16_4,
+                                                  uk_bf16_5, uk_bf16_6, uk_bf16_7, uk_bf16_8, uk_bf16_9,
+                                                  uk_bf16_10, uk_bf16_11, uk_bf16_12};
+
+#define UK_Q8(M, G, MIN, NAME)                                                                      \
+    static void NAME(const q8_panel *P, size_t nb, const uint8_t *xq, const float *dX, const float *sX, float *Y, \
+                     size_t ldy, __mmask16 m0, __mmask16 m1, bool add) {                            \
+        uk_q8(P, nb, xq, dX, sX, M, G, MIN, Y, ldy, m0, m1, add);                                   \
+    }
+#define UK_Q8_ALL(M) UK_Q8(M, 8, false, uk_q8_##M) UK_Q8(M, 8, true, uk_q8m_##M) UK_Q8(M, 4, false, uk_q8s_##M)
+UK_Q8_ALL(1) UK_Q8_ALL(2) UK_Q8_ALL(3) UK_Q8_ALL(4) UK_Q8_ALL(5) UK_Q8_ALL(6)
+#undef UK_Q8_ALL
+#undef UK_Q8
+static const uk_q8_fn uk_q8_tab[3][MM_MR_Q8 + 1] = {
+    {NULL, uk_q8_1, uk_q8_2, uk_q8_3, uk_q8_4, uk_q8_5, uk_q8_6},       /* 32-blocks */
+    {NULL, uk_q8m_1, uk_q8m_2, uk_q8m_3, uk_q8m_4, uk_q8m_5, uk_q8m_6}, /* 32-blocks with minimum */
+    {NULL, uk_q8s_1, uk_q8s_2, uk_q8s_3, uk_q8s_4, uk_q8s_5, uk_q8s_6}, /* 16-blocks (Q6_K) */
+};
+
+/* ---- drivers ------------------------------------------------------------------------------------ */
+
+void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
+    const mmx_matrix *W = j->W;
+    const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = mmx_mm_token_chunk(j);
+    uint8_t *panel_area = scratch, *xp = panel_area + mmx_mm_panel_bytes(j->act, KC);
+    const size_t B = mmx_mm_q8_block(W->type), MR = j->act == MMX_ACT_Q8 ? MM_MR_Q8 : MM_MR;
+    const bool has_min = W->type == MMX_TYPE_Q4_K || W->type == MMX_TYPE_Q5_K;
+    const uk_q8_fn *q8tab = uk_q8_tab[B == 16 ? 2 : has_min ? 1 : 0];
+    /* q8 panel views */
+    q8_panel P = {0};
+    int8_t *tL = NULL;
+    float *tdw = NULL, *tmw = NULL;
+    int32_t *tcorr = NULL;
+    if (j->act == MMX_ACT_Q8) {
+        const size_t nbk = KC / 16; /* room for the finest blocks */
+        uint8_t *p = panel_area;
+        P.L = (int8_t *)p, p += MM_NR * KC;
+        P.dW = (float *)p, p += MM_NR * nbk * 4;
+        P.corr = (int32_t *)p, p += MM_NR * nbk * 4;
+        P.mW = (float *)p, p += MM_NR * nbk * 4;
+        tL = (int8_t *)p, p += 16 * KC;
+        tdw = (float *)p, p += 16 * nbk * 4;
+        tmw = (float *)p, p += 16 * nbk * 4;
+        tcorr = (int32_t *)p;
+    }
+    for (size_t t0 = 0; t0 < j->T; t0 += chunk) {
+        const size_t n = j->T - t0 < chunk ? j->T - t0 : chunk;
+        const float *X = j->X + t0 * j->ldx;
+        float *Y = j->Y + t0 * j->ldy;
+        switch (j->act) {
+        case MMX_ACT_F32: pack_x_f32(X, j->ldx, n, K, (float *)xp); break;
+        case MMX_ACT_BF16: pack_x_bf16(X, j->ldx, n, K, (uint32_t *)xp); break;
+        case MMX_ACT_Q8: quant_x_q8(X, j->ldx, n, K, B, MM_MR_Q8, xp); break;
+        }
+        for (size_t p = r0; p < r1; p += MM_NR) {
+            const size_t nr = r1 - p < MM_NR ? r1 - p : MM_NR;
+            const __mmask16 m0 = row_mask(nr, 0), m1 = row_mask(nr, 1);
+            for (size_t k0 = 0; k0 < K; k0 += KC) {
+                const size_t kc = K - k0 < KC ? K - k0 : KC;
+                const bool add = k0 > 0;
+                switch (j->act) {
+                case MMX_ACT_F32: {
+                    float *pw = (float *)panel_area;
+                    pack_w_f32(W, p, nr, k0, kc, pw, pw + MM_NR * KC);
+                    for (size_t tb = 0; tb < n; tb += MR) {
+                        const size_t m = n - tb < MR ? n - tb : MR;
+                        uk_f32_tab[m](pw, (const float *)xp + tb * K + k0 * MM_MR, kc, Y + tb * j->ldy + p, j->ldy, m0,
+                                      m1, add);
+                    }
+                    break;
+                }
+                case MMX_ACT_BF16: {
+                    uint32_t *pw = (uint32_t *)panel_area;
+                    const size_t K2 = (K + 1) / 2, kc2 = (kc + 1) / 2;
+                    pack_w_bf16(W, p, nr, k0, kc, pw);
+                    for (size_t tb = 0; tb < n; tb += MR) {
+                        const size_t m = n - tb < MR ? n - tb : MR;
+                        uk_bf16_tab[m](pw, (const uint32_t *)xp + tb * K2 + k0 / 2 * MM_MR, kc2, Y + tb * j->ldy + p,
+                                       j->ldy, m0, m1, add);
+                    }
+                    break;
+                }
+                case MMX_ACT_Q8: {
+                    pack_w_q8(W, p, nr, k0, kc, B, &P, tL, tdw, tmw, tcorr);
+                    const size_t nb = K / B;
+                    for (size_t tb = 0; tb < n; tb += MR) {
+                        const size_t m = n - tb < MR ? n - tb : MR;
+                        const uint8_t *base = xp + tb * (K + nb * 8);
+                        const float *dX = (const float *)(base + MM_MR_Q8 * K) + k0 / B * MM_MR_Q8;
+                        const float *sX = (const float *)(base + MM_MR_Q8 * K) + nb * MM_MR_Q8 + k0 / B * MM_MR_Q8;
+                        q8tab[m](&P, kc / B, base + k0 * MM_MR_Q8, dX, sX, Y + tb * j->ldy + p, j->ldy, m0, m1, add);
+                    }
+                    break;
+                }
+                }
+            }
+        }
+    }
+}
+
+/* ---- decode with int8 activations ----------------------------------------------------------------- */
+/*
+ * Dot form: 64 weights at a time as unsigned levels (vpdpbusd's u8 operand) against 64 signed int8
+ * activations; int32 lane l holds columns 4l..4l+3 of the chunk, so a per-lane scale vector (weight
+ * scale x activation scale of the block the lane lies in) converts the lanes to fp32 once per chunk.
+ * Levels: Q4_0 nibble (w = d (q - 8)), Q4_K / Q5_K 4/5-bit level (w = d sc q - dmin m), Q6_K 6-bit level
+ * (w = d sc (q - 32)); Q8_0 is signed, so |w| meets x * sign(w).  The constant offsets become integer
+ * lane initial values -8 / -32 * sum q_x per block ("cinit"), and the K-quant minimum a float term
+ * sum_s (-dmin m_s) dX_s sum q_x.  Per token layout (gv_act):
+ *   q[K] int8 | dXl[K/64][16] float | cinit[K/64][16] int32 | sX[K/16] float (dX * sum q per block)
+ */
+typedef struct {
+    const int8_t *q;
+    const float *dXl;
+    const int32_t *cinit;
+    const float *sX;
+} gv_act;
+
+static size_t gv_act_bytes(size_t K) { return 3 * mm_round_up(K, 64) + K / 16 * 4; }
+
+static void gv_quant(mmx_type type, const float *x, size_t K, uint8_t *buf, gv_act *a) {
+    const size_t B = mmx_mm_q8_block(type), nb = K / B, K64 = mm_round_up(K, 64);
+    int8_t *q = (int8_t *)buf;
+    float *dXl = (float *)(buf + K64), *sX = (float *)(buf + 3 * K64);
+    int32_t *cinit = (int32_t *)(buf + 2 * K64);
+    const int coff = type == MMX_TYPE_Q4_0 ? -8 : type == MMX_TYPE_Q6_K ? -32 : 0;
+    memset(buf, 0, 3 * K64); /* a last half chunk (K = 32 mod 64) reads zeros */
+    for (size_t b = 0; b < nb; b++) {
+        const __mmask16 m1 = B == 32 ? 0xFFFF : 0;
+        const __m512 v0 = _mm512_loadu_ps(x + b * B), v1 = _mm512_maskz_loadu_ps(m1, x + b * B + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+        const __m512i r0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+        const __m512i r1 = _mm512_maskz_cvtps_epi32(m1, _mm512_mul_ps(v1, _mm512_set1_ps(id)));
+        const int qs = _mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
+        _mm_storeu_si128((__m128i *)(q + b * B), _mm512_cvtepi32_epi8(r0));
+        if (B == 32) _mm_storeu_si128((__m128i *)(q + b * B + 16), _mm512_cvtepi32_epi8(r1));
+        sX[b] = d * (float)qs;
+        const size_t l0 = b * B / 4; /* first lane of this block */
+        for (size_t l = 0; l < B / 4; l++) dXl[l0 + l] = d;
+        cinit[l0] = coff * qs;
+    }
+    *a = (gv_act){q, dXl, cinit, sX};
+}
+
+/* The 8 (dW, mW) of a K-quant superblock: dW lanes (two sub-blocks per 64-chunk) and the minimums. */
+static inline void kq_scales(const uint8_t *p, float dW[8], float mW[8]) {
+    const float d = f16(p), dmin = f16(p + 2);
+    for (int s = 0; s < 8; s++) {
+        uint8_t sc, m;
+        scale_min_k4(s, p + 4, &sc, &m);
+        dW[s] = d * sc, mW[s] = -(dmin * m);
+    }
+}
+
+static inline __m512 two_lanes(float a, float b) { return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b)); }
+static inline __m512i cat256(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+
+static void gemv_q8_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A) {
+    const mmx_matrix *W = j->W;
+    const size_t K = W->cols, T = j->T, nch = (K + 32) / 64; /* Q8_0/Q4_0: a last half chunk */
+    const mmx_type type = W->type;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *p = row_ptr(W, r);
+        __m512 acc[MM_GEMV_MAX_T];
+        __m256 accm[MM_GEMV_MAX_T];
+        for (size_t t = 0; t < T; t++) acc[t] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
+#define GV_CHUNK(c, wl, dWl)                                                                        \
+    for (size_t t = 0; t < T; t++) {                                                                \
+        const __m512i xs = _mm512_loadu_si512(A[t].q + 64 * (c));                                   \
+        const __m512i is = _mm512_dpbusd_epi32(_mm512_loadu_si512(A[t].cinit + 16 * (c)), (wl), xs);\
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps((dWl), _mm512_loadu_ps(A[t].dXl + 16 * (c))), acc[t]); \
+    }
+        switch (type) {
+        case MMX_TYPE_Q8_0:
+            for (size_t c = 0; c < nch; c++, p += 68) {
+                _mm_prefetch((const char *)p + 512, _MM_HINT_T0);
+                const bool half = 64 * c + 32 == K;
+                const __m512i w = cat256(_mm256_loadu_si256((const __m256i *)(p + 2)),
+                                         half ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(p + 36)));
+                const __m512i wl = _mm512_abs_epi8(w);
+                const __mmask64 neg = _mm512_movepi8_mask(w);
+                const __m512 dWl = two_lanes(f16(p), half ? 0.0f : f16(p + 34));
+                for (size_t t = 0; t < T; t++) {
+                    const __m512i x = _mm512_loadu_si512(A[t].q + 64 * c);
+                    const __m512i xs = _mm512_mask_sub_epi8(x, neg, _mm512_setzero_si512(), x);
+                    const __m512i is = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wl, xs);
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dWl, _mm512_loadu_ps(A[t].dXl + 16 * c)), acc[t]);
+                }
+            }
+            break;
+        case MMX_TYPE_Q4_0:
+            for (size_t c = 0; c < nch; c++, p += 36) {
+                _mm_prefetch((const char *)p + 512, _MM_HINT_T0);
+                const bool half = 64 * c + 32 == K;
+                const __m128i a = _mm_loadu_si128((const __m128i *)(p + 2));
+                const __m128i b = half ? _mm_setzero_si128() : _mm_loadu_si128((const __m128i *)(p + 20));
+                const __m256i ab = _mm256_set_m128i(b, a);
+                const __m256i lo = _mm256_and_si256(ab, m4), hi = _mm256_and_si256(_mm256_srli_epi16(ab, 4), m4);
+                /* block a: lo(a) hi(a), block b: lo(b) hi(b) */
+                const __m512i wl = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_permute2x128_si256(lo, hi, 0x20)), _mm256_permute2x128_si256(lo, hi, 0x31), 1);
+                const __m512 dWl = two_lanes(f16(p), half ? 0.0f : f16(p + 18));
+                GV_CHUNK(c, wl, dWl)
+            }
+            break;
+        case MMX_TYPE_Q4_K:
+        case MMX_TYPE_Q5_K: {
+            const bool q5 = type == MMX_TYPE_Q5_K;
+            for (size_t sb = 0; sb < K / 256; sb++, p += q5 ? 176 : 144) {
+                _mm_prefetch((const char *)p + 640, _MM_HINT_T0);
+                _mm_prefetch((const char *)p + 704, _MM_HINT_T0);
+                float dW[8], mW[8];
+                kq_scales(p, dW, mW);
+                const uint8_t *qs = p + (q5 ? 48 : 16);
+                const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
+                for (int jj = 0; jj < 4; jj++, qs += 32) {
+                    const __m256i v = _mm256_loadu_si256((const __m256i *)qs);
+                    __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                    if (q5) {
+                        const __m256i one = _mm256_set1_epi8(1), b16 = _mm256_set1_epi8(16);
+                        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * jj), one), 4), b16));
+                        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * jj + 1), one), 4), b16));
+                    }
+                    const __m512i wl = cat256(lo, hi);
+                    const __m512 dWl = two_lanes(dW[2 * jj], dW[2 * jj + 1]);
+                    GV_CHUNK(4 * sb + (size_t)jj, wl, dWl)
+                }
+                const __m256 mv = _mm256_loadu_ps(mW);
+                for (size_t t = 0; t < T; t++) accm[t] = _mm256_fmadd_ps(mv, _mm256_loadu_ps(A[t].sX + 8 * sb), accm[t]);
+            }
+            break;
+        }
+        case MMX_TYPE_Q6_K: {
+            const __m256i m30 = _mm256_set1_epi8(0x30);
+            const __m512i lane4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+            for (size_t sb = 0; sb < K / 256; sb++, p += 210) {
+                _mm_prefetch((const char *)p + 840, _MM_HINT_T0);
+                _mm_prefetch((const char *)p + 904, _MM_HINT_T0);
+                const __m128 d = _mm_set1_ps(f16(p + 208));
+                for (int n = 0; n < 2; n++) {
+                    const uint8_t *ql = p + 64 * n, *qh = p + 128 + 32 * n;
+                    const int8_t *sc = (const int8_t *)(p + 192 + 8 * n);
+                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+                    const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+                    const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
+                    const __m256i q2 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
+                    const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m30));
+                    const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                                       _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+                    int32_t s4[2];
+                    memcpy(s4, sc, 8);
+                    const __m128 sA = _mm_mul_ps(d, _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4[0]))));
+                    const __m128 sB = _mm_mul_ps(d, _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4[1]))));
+                    const __m512 dWa = _mm512_permutexvar_ps(lane4, _mm512_castps128_ps512(sA));
+                    const __m512 dWb = _mm512_permutexvar_ps(lane4, _mm512_castps128_ps512(sB));
+                    const size_t c = 4 * sb + 2 * (size_t)n;
+                    GV_CHUNK(c, cat256(q1, q2), dWa)
+                    GV_CHUNK(c + 1, cat256(q3, q4), dWb)
+                }
+            }
+            break;
+        }
+        default: MMX_ASSERT(!"gemv_q8_rows: not a block-quantized type");
+        }
+#undef GV_CHUNK
+        for (size_t t = 0; t < T; t++) {
+            const __m256 m = accm[t];
+            __m128 s = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            s = _mm_add_ss(s, _mm_movehdup_ps(s));
+            j->Y[t * j->ldy + r] = _mm512_reduce_add_ps(acc[t]) + _mm_cvtss_f32(s);
+        }
+    }
+}
+
+void mmx_mm_gemv_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
+    const mmx_matrix *W = j->W;
+    if (j->act == MMX_ACT_Q8) {
+        gv_act A[MM_GEMV_MAX_T];
+        for (size_t t = 0; t < j->T; t++)
+            gv_quant(W->type, j->X + t * j->ldx, W->cols, (uint8_t *)scratch + t * gv_act_bytes(W->cols), &A[t]);
+        gemv_q8_rows(j, r0, r1, A);
+        return;
+    }
+    float out[MM_GEMV_MAX_T];
+    for (size_t r = r0; r < r1; r++) {
+        gemv_row(W->type, row_ptr(W, r), W->cols, j->X, j->T, j->ldx, out);
+        for (size_t t = 0; t < j->T; t++) j->Y[t * j->ldy + r] = out[t];
     }
 }
 #endif

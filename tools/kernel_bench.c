@@ -1,0 +1,235 @@
+/*
+ * kernel_bench — hand-run micro-benchmark of the matmul kernels (not a test).  Build after `make`:
+ *
+ *   cc -O2 -Iinclude -Isrc tools/kernel_bench.c build/libmmx.a $(pkg-config --libs jansson libpcre2-8) \
+ *      -lm -pthread -o build/kernel_bench
+ *
+ *   build/kernel_bench [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [bw] [gemm] [gemv]
+ *
+ * bw:   machine read bandwidth: THREADS threads sum a 1 GiB buffer (best of REPS passes).
+ * gemm: prefill shapes (T = TOKENS, default 512; rows x cols = 1536x1024, 4096x1024, 1024x1536,
+ *       3072x1536) per weight type and variant (ISA x activation precision), GFLOP/s = 2*T*rows*cols/s
+ *       (median of REPS).
+ * gemv: decode (T = 1) over ~256 MiB of weights (rows x 1024 columns; larger than the caches), GB/s of
+ *       weight bytes per second (median of REPS) and its fraction of the measured read bandwidth.
+ * With no section named, runs all three.  Variants the CPU lacks are skipped.
+ */
+#include "kernels/kernels.h"
+#include "ops.h"
+#include "quant.h"
+#include "threadpool.h"
+#include "util.h"
+
+#include <emmintrin.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static uint64_t rs = 88172645463325252ull;
+static float frand(void) {
+    rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+    return (float)((double)(rs >> 11) / 9007199254740992.0) * 2.0f - 1.0f;
+}
+
+/* ---- bandwidth ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    const float *buf;
+    size_t n;
+    float sums[64];
+} bw_job;
+
+static void bw_worker(void *arg, int ith, int nth) {
+    bw_job *j = arg;
+    size_t b, e;
+    mmx_split_range(j->n / 64, ith, nth, &b, &e);
+    __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (const float *p = j->buf + b * 64, *end = j->buf + e * 64; p < end; p += 64)
+        for (int k = 0; k < 64; k += 16) {
+            a0 = _mm_add_ps(a0, _mm_load_ps(p + k));
+            a1 = _mm_add_ps(a1, _mm_load_ps(p + k + 4));
+            a2 = _mm_add_ps(a2, _mm_load_ps(p + k + 8));
+            a3 = _mm_add_ps(a3, _mm_load_ps(p + k + 12));
+        }
+    float s[4];
+    _mm_storeu_ps(s, _mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)));
+    j->sums[ith] = s[0] + s[1] + s[2] + s[3];
+}
+
+static double bench_bw(mmx_pool *pool, int reps) {
+    const size_t bytes = (size_t)1 << 30;
+    float *buf = mmx_alloc_aligned(bytes);
+    if (!buf) return 0;
+    for (size_t i = 0; i < bytes / 4; i++) buf[i] = (float)(i & 7);
+    bw_job j = {buf, bytes / 4, {0}};
+    double best = 0;
+    for (int r = 0; r < reps + 1; r++) {
+        double t = now();
+        mmx_pool_run(pool, bw_worker, &j);
+        t = now() - t;
+        if (r > 0 && bytes / t > best) best = (double)bytes / t;
+    }
+    mmx_free_aligned(buf);
+    printf("read bandwidth (%d threads, 1 GiB, best of %d): %.2f GB/s\n", mmx_pool_size(pool), reps, best * 1e-9);
+    return best;
+}
+
+/* ---- matmul ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    mmx_isa isa;
+    mmx_act act;
+    const char *name;
+} variant;
+static const variant variants[] = {
+    {MMX_ISA_AVX2, MMX_ACT_F32, "avx2/f32"},
+    {MMX_ISA_AVX512, MMX_ACT_F32, "avx512/f32"},
+    {MMX_ISA_AVX512, MMX_ACT_BF16, "avx512/bf16"},
+    {MMX_ISA_AVX512, MMX_ACT_Q8, "avx512/q8"},
+};
+
+static mmx_matrix make_matrix(mmx_type type, size_t rows, size_t cols) {
+    const size_t rb = mmx_type_row_bytes(type, cols);
+    uint8_t *data = mmx_alloc_aligned(rows * rb);
+    float *row = malloc(cols * sizeof(float));
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t c = 0; c < cols; c++) row[c] = frand() * 0.05f;
+        mmx_quantize_row(type, row, data + r * rb, cols);
+    }
+    free(row);
+    return (mmx_matrix){type, rows, cols, rb, data};
+}
+
+static bool type_wanted(const char *list, mmx_type t) {
+    if (!list) return true;
+    const char *name = mmx_type_name(t);
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)); p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == 0 || p[n] == ',')) return true;
+    return false;
+}
+
+static const mmx_type types[] = {MMX_TYPE_F32, MMX_TYPE_F16, MMX_TYPE_BF16, MMX_TYPE_Q8_0,
+                                 MMX_TYPE_Q4_0, MMX_TYPE_Q4_K, MMX_TYPE_Q5_K, MMX_TYPE_Q6_K};
+
+static void bench_gemm(mmx_exec *ex, size_t T, int reps, const char *list) {
+    const size_t shapes[][2] = {{1536, 1024}, {4096, 1024}, {1024, 1536}, {3072, 1536}};
+    printf("\nprefill GEMM, T=%zu, GFLOP/s (median of %d)\n%-6s %-12s", T, reps, "type", "variant");
+    for (size_t s = 0; s < 4; s++) printf("  %4zux%-5zu", shapes[s][0], shapes[s][1]);
+    printf("\n");
+    float *X = malloc(T * 1536 * sizeof(float)), *Y = malloc(T * 4096 * sizeof(float));
+    for (size_t i = 0; i < T * 1536; i++) X[i] = frand();
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        if (!type_wanted(list, types[ti])) continue;
+        mmx_matrix W[4];
+        for (size_t s = 0; s < 4; s++) W[s] = make_matrix(types[ti], shapes[s][0], shapes[s][1]);
+        for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+            if (mmx_cpu_isa() < variants[v].isa || !mmx_act_applies(variants[v].act, types[ti])) continue;
+            printf("%-6s %-12s", mmx_type_name(types[ti]), variants[v].name);
+            for (size_t s = 0; s < 4; s++) {
+                double t[64];
+                int n = reps < 64 ? reps : 64;
+                mmx_kernel_matmul_variant(ex, variants[v].isa, variants[v].act, &W[s], X, T, W[s].cols, Y, W[s].rows);
+                for (int r = 0; r < n; r++) {
+                    double t0 = now();
+                    mmx_kernel_matmul_variant(ex, variants[v].isa, variants[v].act, &W[s], X, T, W[s].cols, Y, W[s].rows);
+                    t[r] = now() - t0;
+                }
+                printf("  %10.1f", 2.0 * (double)T * (double)(W[s].rows * W[s].cols) / median(t, n) * 1e-9);
+                fflush(stdout);
+            }
+            printf("\n");
+        }
+        for (size_t s = 0; s < 4; s++) mmx_free_aligned((void *)W[s].data);
+    }
+    free(X), free(Y);
+}
+
+static void bench_gemv(mmx_exec *ex, int reps, double bw, const char *list) {
+    const size_t cols = 1024, target = (size_t)256 << 20;
+    printf("\ndecode GEMV, T=1, %zu columns, ~256 MiB of weights, GB/s of weights (median of %d)%s\n", cols, reps,
+           bw > 0 ? ", % of read bandwidth" : "");
+    float *X = malloc(cols * sizeof(float));
+    for (size_t i = 0; i < cols; i++) X[i] = frand();
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        if (!type_wanted(list, types[ti])) continue;
+        const size_t rows = target / mmx_type_row_bytes(types[ti], cols) / 64 * 64;
+        mmx_matrix W = make_matrix(types[ti], rows, cols);
+        float *Y = malloc(rows * sizeof(float));
+        const double bytes = (double)(rows * W.row_bytes);
+        for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+            if (mmx_cpu_isa() < variants[v].isa || !mmx_act_applies(variants[v].act, types[ti])) continue;
+            if (variants[v].act == MMX_ACT_BF16) continue; /* decode keeps fp32 activations */
+            double t[64];
+            int n = reps < 64 ? reps : 64;
+            mmx_kernel_matmul_variant(ex, variants[v].isa, variants[v].act, &W, X, 1, cols, Y, rows);
+            for (int r = 0; r < n; r++) {
+                double t0 = now();
+                mmx_kernel_matmul_variant(ex, variants[v].isa, variants[v].act, &W, X, 1, cols, Y, rows);
+                t[r] = now() - t0;
+            }
+            const double gbs = bytes / median(t, n);
+            printf("%-6s %-12s %8.2f GB/s", mmx_type_name(types[ti]), variants[v].name, gbs * 1e-9);
+            if (bw > 0) printf("  %5.1f%%", 100 * gbs / bw);
+            printf("\n");
+        }
+        free(Y);
+        mmx_free_aligned((void *)W.data);
+    }
+    free(X);
+}
+
+int main(int argc, char **argv) {
+    int threads = 2, reps = 5;
+    size_t T = 512;
+    const char *list = NULL;
+    bool do_bw = false, do_gemm = false, do_gemv = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-t") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-r") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-T") && i + 1 < argc) T = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--types") && i + 1 < argc) list = argv[++i];
+        else if (!strcmp(argv[i], "bw")) do_bw = true;
+        else if (!strcmp(argv[i], "gemm")) do_gemm = true;
+        else if (!strcmp(argv[i], "gemv")) do_gemv = true;
+        else {
+            fprintf(stderr, "usage: %s [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [bw] [gemm] [gemv]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (!do_bw && !do_gemm && !do_gemv) do_bw = do_gemm = do_gemv = true;
+    if (threads < 1 || reps < 1 || T < 1) return 2;
+    printf("cpu: %s; best ISA %s; %d threads\n", mmx_cpu_features(), mmx_isa_name(mmx_cpu_isa()), threads);
+    mmx_pool *pool = mmx_pool_create(threads);
+    if (!pool) return 1;
+    const size_t scratch = mmx_kernel_scratch_floats(1536, T > 4 ? T : 4);
+    float *buf = mmx_alloc_aligned((size_t)threads * scratch * sizeof(float));
+    float **sc = malloc((size_t)threads * sizeof *sc);
+    if (!buf || !sc) return 1;
+    for (int i = 0; i < threads; i++) sc[i] = buf + (size_t)i * scratch;
+    mmx_exec ex = {pool, threads, false, sc, scratch};
+    double bw = do_bw ? bench_bw(pool, reps) : 0;
+    if (do_gemm) bench_gemm(&ex, T, reps, list);
+    if (do_gemv) bench_gemv(&ex, reps, bw, list);
+    mmx_free_aligned(buf);
+    free(sc);
+    mmx_pool_free(pool);
+    return 0;
+}
