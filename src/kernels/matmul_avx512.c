@@ -898,6 +898,30 @@ typedef struct {
 
 static size_t gv_act_bytes(size_t K) { return 3 * mm_round_up(K, 64) + K / 16 * 4; }
 
+/* Q4_K / Q5_K layout: one 512-bit load of a superblock's nibbles holds sub-blocks (0,2) in its low
+ * nibbles and (1,3) in its high ones (likewise 4..7), so the activations of each superblock are stored
+ * with their 32-value sub-blocks in the order 0,2,1,3,4,6,5,7; dXl then holds one scale per 32-block and
+ * sX its dX * sum q, both in natural order. */
+static void gv_quant_k45(const float *x, size_t K, uint8_t *buf, gv_act *a) {
+    static const uint8_t slot[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+    const size_t K64 = mm_round_up(K, 64);
+    int8_t *q = (int8_t *)buf;
+    float *dX = (float *)(buf + K64), *sX = (float *)(buf + 3 * K64);
+    for (size_t b = 0; b < K / 32; b++) {
+        const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+        const __m512i r0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+        const __m512i r1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+        int8_t *dst = q + (b / 8) * 256 + 32 * (size_t)slot[b % 8];
+        _mm_storeu_si128((__m128i *)dst, _mm512_cvtepi32_epi8(r0));
+        _mm_storeu_si128((__m128i *)(dst + 16), _mm512_cvtepi32_epi8(r1));
+        dX[b] = d;
+        sX[b] = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
+    }
+    *a = (gv_act){q, dX, NULL, sX};
+}
+
 static void gv_quant(mmx_type type, const float *x, size_t K, uint8_t *buf, gv_act *a) {
     const size_t B = mmx_mm_q8_block(type), nb = K / B, K64 = mm_round_up(K, 64);
     int8_t *q = (int8_t *)buf;
@@ -905,6 +929,10 @@ static void gv_quant(mmx_type type, const float *x, size_t K, uint8_t *buf, gv_a
     int32_t *cinit = (int32_t *)(buf + 2 * K64);
     const int coff = type == MMX_TYPE_Q4_0 ? -8 : type == MMX_TYPE_Q6_K ? -32 : 0;
     memset(buf, 0, 3 * K64); /* a last half chunk (K = 32 mod 64) reads zeros */
+    if (type == MMX_TYPE_Q4_K || type == MMX_TYPE_Q5_K) {
+        gv_quant_k45(x, K, buf, a);
+        return;
+    }
     for (size_t b = 0; b < nb; b++) {
         const __mmask16 m1 = B == 32 ? 0xFFFF : 0;
         const __m512 v0 = _mm512_loadu_ps(x + b * B), v1 = _mm512_maskz_loadu_ps(m1, x + b * B + 16);
@@ -935,6 +963,82 @@ static inline void kq_scales(const uint8_t *p, float dW[8], float mW[8]) {
 
 static inline __m512 two_lanes(float a, float b) { return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b)); }
 static inline __m512i cat256(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+
+/* Q4_K / Q5_K rows against int8 activations in the gv_quant_k45 layout.  Per superblock: the 8 six-bit
+ * scales and minimums unpacked at once (bytes sc0..7, m0..7), the 256 levels as four 64-byte vectors
+ * (sub-block pairs (0,2) (1,3) (4,6) (5,7)), four vpdpbusd per token, and the lanes scaled by
+ * d sc_s dX_s of their sub-block; the minimum term -dmin m_s dX_s sum q_x as one 8-wide FMA. */
+static void gemv_q8_k45_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A) {
+    const mmx_matrix *W = j->W;
+    const size_t K = W->cols, T = j->T;
+    const bool q5 = W->type == MMX_TYPE_Q5_K;
+    const size_t sb_bytes = q5 ? 176 : 144, qs_off = q5 ? 48 : 16;
+    const __m512i m4 = _mm512_set1_epi8(15), b16 = _mm512_set1_epi8(16);
+    const __m512i idx0 = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i idx1 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i idx2 = _mm512_set_epi32(6, 6, 6, 6, 6, 6, 6, 6, 4, 4, 4, 4, 4, 4, 4, 4);
+    const __m512i idx3 = _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 5, 5, 5, 5, 5, 5, 5, 5);
+    /* Q5_K high bits: sub-block s uses bit s of qh[l]; chunk k's halves are sub-blocks (a, b) */
+    const __m512i hb0 = _mm512_inserti64x4(_mm512_set1_epi8(1 << 0), _mm256_set1_epi8(1 << 2), 1);
+    const __m512i hb1 = _mm512_inserti64x4(_mm512_set1_epi8(1 << 1), _mm256_set1_epi8(1 << 3), 1);
+    const __m512i hb2 = _mm512_inserti64x4(_mm512_set1_epi8(1 << 4), _mm256_set1_epi8(1 << 6), 1);
+    const __m512i hb3 = _mm512_inserti64x4(_mm512_set1_epi8(1 << 5), _mm256_set1_epi8((char)(1 << 7)), 1);
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *p = row_ptr(W, r);
+        __m512 acc[MM_GEMV_MAX_T];
+        __m256 accm[MM_GEMV_MAX_T];
+        for (size_t t = 0; t < T; t++) acc[t] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
+        for (size_t sb = 0; sb < K / 256; sb++, p += sb_bytes) {
+            _mm_prefetch((const char *)p + 4 * sb_bytes, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + 4 * sb_bytes + 64, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + 4 * sb_bytes + 128, _MM_HINT_T0);
+            /* the 12 scale bytes -> sc0..7 (u[0], u[1]) and m0..7 (u[2], u[3]), as get_scale_min_k4 */
+            uint32_t u[4];
+            memcpy(u, p + 4, 12);
+            u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
+            const uint32_t m03 = u[1] & kmask1;
+            u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
+            u[2] = m03;
+            u[0] &= kmask1;
+            const __m128i sm = _mm_loadu_si128((const __m128i *)u);
+            const __m256 dsc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm)), _mm256_set1_ps(f16(p)));
+            const __m256 mdm =
+                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8))), _mm256_set1_ps(-f16(p + 2)));
+            const __m512i v0 = _mm512_loadu_si512(p + qs_off), v1 = _mm512_loadu_si512(p + qs_off + 64);
+            __m512i w0 = _mm512_and_si512(v0, m4), w1 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4);
+            __m512i w2 = _mm512_and_si512(v1, m4), w3 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4);
+            if (q5) {
+                const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p + 16)));
+                w0 = _mm512_mask_add_epi8(w0, _mm512_test_epi8_mask(qh, hb0), w0, b16);
+                w1 = _mm512_mask_add_epi8(w1, _mm512_test_epi8_mask(qh, hb1), w1, b16);
+                w2 = _mm512_mask_add_epi8(w2, _mm512_test_epi8_mask(qh, hb2), w2, b16);
+                w3 = _mm512_mask_add_epi8(w3, _mm512_test_epi8_mask(qh, hb3), w3, b16);
+            }
+            for (size_t t = 0; t < T; t++) {
+                const int8_t *xq = A[t].q + 256 * sb;
+                const __m512i i0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0, _mm512_loadu_si512(xq));
+                const __m512i i1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w1, _mm512_loadu_si512(xq + 64));
+                const __m512i i2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w2, _mm512_loadu_si512(xq + 128));
+                const __m512i i3 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w3, _mm512_loadu_si512(xq + 192));
+                const __m512 s = _mm512_castps256_ps512(_mm256_mul_ps(dsc, _mm256_loadu_ps(A[t].dXl + 8 * sb)));
+                __m512 a = acc[t];
+                a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_permutexvar_ps(idx0, s), a);
+                a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_permutexvar_ps(idx1, s), a);
+                a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i2), _mm512_permutexvar_ps(idx2, s), a);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i3), _mm512_permutexvar_ps(idx3, s), a);
+                accm[t] = _mm256_fmadd_ps(mdm, _mm256_loadu_ps(A[t].sX + 8 * sb), accm[t]);
+            }
+        }
+        for (size_t t = 0; t < T; t++) {
+            const __m256 m = accm[t];
+            __m128 s = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            s = _mm_add_ss(s, _mm_movehdup_ps(s));
+            j->Y[t * j->ldy + r] = _mm512_reduce_add_ps(acc[t]) + _mm_cvtss_f32(s);
+        }
+    }
+}
 
 static void gemv_q8_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A) {
     const mmx_matrix *W = j->W;
@@ -1061,7 +1165,8 @@ void mmx_mm_gemv_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
         gv_act A[MM_GEMV_MAX_T];
         for (size_t t = 0; t < j->T; t++)
             gv_quant(W->type, j->X + t * j->ldx, W->cols, (uint8_t *)scratch + t * gv_act_bytes(W->cols), &A[t]);
-        gemv_q8_rows(j, r0, r1, A);
+        if (W->type == MMX_TYPE_Q4_K || W->type == MMX_TYPE_Q5_K) gemv_q8_k45_rows(j, r0, r1, A);
+        else gemv_q8_rows(j, r0, r1, A);
         return;
     }
     float out[MM_GEMV_MAX_T];
