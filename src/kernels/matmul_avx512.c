@@ -1159,8 +1159,68 @@ static void gemv_q8_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A)
     }
 }
 
+/* ---- BF16 decode with fp32 activations ------------------------------------------------------------
+ * 32-bit lane i of a 512-bit load of 32 bf16 values holds element 2i in its low half and 2i+1 in its
+ * high half, so (lane << 16) is element 2i as fp32 and (lane & 0xFFFF0000) element 2i+1, exactly: two
+ * integer ops per 32 weights instead of a widening shuffle per 16.  The activations are deinterleaved
+ * to match once per call: per 32 columns, [x0 x2 ... x30][x1 x3 ... x31]. */
+static void deinterleave32(const float *x, size_t K, float *xd) {
+    const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (size_t i = 0; i + 32 <= K; i += 32) {
+        const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+        _mm512_storeu_ps(xd + i, _mm512_permutex2var_ps(a, ie, b));
+        _mm512_storeu_ps(xd + i + 16, _mm512_permutex2var_ps(a, io, b));
+    }
+}
+
+static void gemv_bf16_rows(const mm_job *j, size_t r0, size_t r1, const float *xd) {
+    const size_t K = j->W->cols, T = j->T, K32 = K / 32 * 32, K64 = K / 64 * 64;
+    const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *p = row_ptr(j->W, r);
+        __m512 acc[MM_GEMV_MAX_T][2];
+        for (size_t t = 0; t < T; t++) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+        size_t i = 0;
+        for (; i < K64; i += 64) {
+            _mm_prefetch((const char *)(p + 2 * i) + 1024, _MM_HINT_T0);
+            _mm_prefetch((const char *)(p + 2 * i) + 1088, _MM_HINT_T0);
+            const __m512i w0 = _mm512_loadu_si512(p + 2 * i), w1 = _mm512_loadu_si512(p + 2 * i + 64);
+            const __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16)), o0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi));
+            const __m512 e1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16)), o1 = _mm512_castsi512_ps(_mm512_and_si512(w1, hi));
+            for (size_t t = 0; t < T; t++) {
+                const float *x = xd + t * K + i;
+                acc[t][0] = _mm512_fmadd_ps(e0, _mm512_loadu_ps(x), acc[t][0]);
+                acc[t][1] = _mm512_fmadd_ps(o0, _mm512_loadu_ps(x + 16), acc[t][1]);
+                acc[t][0] = _mm512_fmadd_ps(e1, _mm512_loadu_ps(x + 32), acc[t][0]);
+                acc[t][1] = _mm512_fmadd_ps(o1, _mm512_loadu_ps(x + 48), acc[t][1]);
+            }
+        }
+        for (; i < K32; i += 32) {
+            const __m512i w0 = _mm512_loadu_si512(p + 2 * i);
+            const __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16)), o0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi));
+            for (size_t t = 0; t < T; t++) {
+                acc[t][0] = _mm512_fmadd_ps(e0, _mm512_loadu_ps(xd + t * K + i), acc[t][0]);
+                acc[t][1] = _mm512_fmadd_ps(o0, _mm512_loadu_ps(xd + t * K + i + 16), acc[t][1]);
+            }
+        }
+        for (; i < K; i += 16) { /* fewer than 32 columns left: natural order, original activations */
+            const __m512 w = bf16x16_tail(p + 2 * i, K - i);
+            for (size_t t = 0; t < T; t++)
+                acc[t][0] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(tail16(K - i), j->X + t * j->ldx + i), acc[t][0]);
+        }
+        for (size_t t = 0; t < T; t++) j->Y[t * j->ldy + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
+    }
+}
+
 void mmx_mm_gemv_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     const mmx_matrix *W = j->W;
+    if (W->type == MMX_TYPE_BF16 && j->act == MMX_ACT_F32 && W->cols >= 32) {
+        float *xd = scratch;
+        for (size_t t = 0; t < j->T; t++) deinterleave32(j->X + t * j->ldx, W->cols, xd + t * W->cols);
+        gemv_bf16_rows(j, r0, r1, xd);
+        return;
+    }
     if (j->act == MMX_ACT_Q8) {
         gv_act A[MM_GEMV_MAX_T];
         for (size_t t = 0; t < j->T; t++)
