@@ -89,6 +89,7 @@ void mmx_op_rmsnorm(mmx_exec *ex, const float *x, size_t ldx, const float *g, si
 
 typedef struct {
     mmx_unary kind;
+    mmx_gate_fn fn;
     float *a;
     const float *b;
     size_t n;
@@ -98,23 +99,12 @@ static void unary_worker(void *arg, int ith, int nth) {
     unary_job *j = arg;
     size_t i0, i1;
     mmx_split_range(j->n, ith, nth, &i0, &i1);
-    float *a = j->a;
-    const float *b = j->b;
-    switch (j->kind) {
-    case MMX_UNARY_SILU:
-        for (size_t i = i0; i < i1; i++) a[i] = a[i] / (1.0f + expf(-a[i]));
-        break;
-    case MMX_UNARY_SWIGLU: /* a = silu(a) * b */
-        for (size_t i = i0; i < i1; i++) a[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
-        break;
-    case MMX_UNARY_SIGMOID_GATE: /* a = a * sigmoid(b) */
-        for (size_t i = i0; i < i1; i++) a[i] *= 1.0f / (1.0f + expf(-b[i]));
-        break;
-    }
+    const mmx_gate g = j->kind == MMX_UNARY_SILU ? MMX_GATE_SILU : j->kind == MMX_UNARY_SWIGLU ? MMX_GATE_SWIGLU : MMX_GATE_SIGMOID;
+    j->fn(g, j->a + i0, j->b ? j->b + i0 : NULL, i1 - i0);
 }
 
 void mmx_op_unary(mmx_exec *ex, mmx_unary kind, float *a, const float *b, size_t n) {
-    unary_job j = {kind, a, b, n};
+    unary_job j = {kind, mmx_kernel_gate(ex->reference), a, b, n};
     if (n < 4096) unary_worker(&j, 0, 1);
     else mmx_pool_run(ex->pool, unary_worker, &j);
 }

@@ -1,5 +1,7 @@
 /* Dot products and row dequantisation: scalar references and dispatch. */
 #include "kernels.h"
+
+#include <math.h>
 #include "../quant.h"
 #include "../util.h"
 
@@ -17,7 +19,26 @@ mmx_axpy_fn mmx_kernel_axpy(bool reference) {
     return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_axpy_avx512 : mmx_axpy_ref;
 }
 
+void mmx_gate_ref(mmx_gate kind, float *a, const float *b, size_t n) {
+    switch (kind) {
+    case MMX_GATE_SILU:
+        for (size_t i = 0; i < n; i++) a[i] = a[i] / (1.0f + expf(-a[i]));
+        break;
+    case MMX_GATE_SWIGLU:
+        for (size_t i = 0; i < n; i++) a[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
+        break;
+    case MMX_GATE_SIGMOID:
+        for (size_t i = 0; i < n; i++) a[i] *= 1.0f / (1.0f + expf(-b[i]));
+        break;
+    }
+}
+
+mmx_gate_fn mmx_kernel_gate(bool reference) {
+    return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_gate_avx512 : mmx_gate_ref;
+}
+
 #if !defined(__x86_64__)
+void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n) { mmx_gate_ref(kind, a, b, n); }
 void mmx_axpy_avx512(float a, const float *x, float *y, size_t n) { mmx_axpy_ref(a, x, y, n); }
 float mmx_dot_avx2(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }
 float mmx_dot_avx512(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }

@@ -3,6 +3,45 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+/* e^x: x = n ln2 + r with |r| <= ln2/2 (ln 2 split in a high part exact in float and a low part),
+ * e^r by its degree-6 Taylor polynomial (truncation < 2e-7 relative), times 2^n by scalef, which
+ * gives +inf / 0 past the float range and propagates NaN. */
+static inline __m512 exp512(__m512 x) {
+    /* clamp (NaN kept: max/min return their second operand when either is NaN) */
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* 1 / (1 + e^-v) */
+static inline __m512 sigmoid512(__m512 v) {
+    return _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), exp512(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+}
+
+void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 x = _mm512_maskz_loadu_ps(m, a + i);
+        __m512 y;
+        switch (kind) {
+        case MMX_GATE_SILU: y = _mm512_mul_ps(x, sigmoid512(x)); break;
+        case MMX_GATE_SWIGLU: y = _mm512_mul_ps(_mm512_mul_ps(x, sigmoid512(x)), _mm512_maskz_loadu_ps(m, b + i)); break;
+        default: y = _mm512_mul_ps(x, sigmoid512(_mm512_maskz_loadu_ps(m, b + i))); break;
+        }
+        _mm512_mask_storeu_ps(a + i, m, y);
+    }
+}
+
 float mmx_dot_avx512(const float *a, const float *b, size_t n) {
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     size_t i = 0;

@@ -38,6 +38,18 @@ void mmx_axpy_ref(float a, const float *x, float *y, size_t n);
 void mmx_axpy_avx512(float a, const float *x, float *y, size_t n);
 mmx_axpy_fn mmx_kernel_axpy(bool reference);
 
+/* Gated activations over n values (SPEC §4.2 SiLU, §5 SwiGLU, §4.3 output gate), in place in a:
+ *   MMX_GATE_SILU:    a = a * sigmoid(a)            (b unused)
+ *   MMX_GATE_SWIGLU:  a = a * sigmoid(a) * b
+ *   MMX_GATE_SIGMOID: a = a * sigmoid(b)
+ * The reference uses libm expf; the AVX-512 variant a vector exp (range reduction by ln 2 in two
+ * parts, degree-6 polynomial, scalef), within a few ulp of expf (tests/test_kernels.c bounds it). */
+typedef enum mmx_gate { MMX_GATE_SILU, MMX_GATE_SWIGLU, MMX_GATE_SIGMOID } mmx_gate;
+typedef void (*mmx_gate_fn)(mmx_gate kind, float *a, const float *b, size_t n);
+void mmx_gate_ref(mmx_gate kind, float *a, const float *b, size_t n);
+void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n);
+mmx_gate_fn mmx_kernel_gate(bool reference);
+
 /* Dequantize one row of n elements of `type` to fp32 (reference; exact for float types). */
 void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
 
