@@ -179,6 +179,16 @@ static void attention_worker(void *arg, int ith, int nth) {
     const mmx_dot_fn dot = mmx_kernel_dot(j->ex->reference);
     const mmx_axpy_fn axpy = mmx_kernel_axpy(j->ex->reference);
     float *scores = j->ex->thread_scratch[ith];
+    if (!j->ex->reference && mmx_cpu_isa() >= MMX_ISA_AVX512 && group <= 8 && d % 16 == 0 && d <= 256) {
+        /* work items are (token, KV head): the heads of a group share each K/V load */
+        for (size_t w = (size_t)ith; w < j->T * j->n_kv; w += (size_t)nth) {
+            const size_t t = w / j->n_kv, g = w % j->n_kv;
+            const bool ok = mmx_attn_rows_avx512(j->q + t * j->ldq + g * group * d, d, group, j->kc + g * d, j->vc + g * d,
+                                                 ldkv, j->pos0 + t + 1, d, scale, j->out + t * j->ldo + g * group * d, d);
+            MMX_ASSERT(ok);
+        }
+        return;
+    }
     /* work items are (token, head); later tokens see more keys, so interleave them across threads */
     for (size_t w = (size_t)ith; w < j->T * j->n_heads; w += (size_t)nth) {
         const size_t t = w / j->n_heads, h = w % j->n_heads, g = h / group;

@@ -38,6 +38,10 @@ mmx_gate_fn mmx_kernel_gate(bool reference) {
 }
 
 #if !defined(__x86_64__)
+bool mmx_attn_rows_avx512(const float *q, size_t ldq, size_t G, const float *k, const float *v, size_t ldkv,
+                          size_t n_keys, size_t d, float scale, float *out, size_t ldo) {
+    return false;
+}
 void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n) { mmx_gate_ref(kind, a, b, n); }
 void mmx_axpy_avx512(float a, const float *x, float *y, size_t n) { mmx_axpy_ref(a, x, y, n); }
 float mmx_dot_avx2(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }
