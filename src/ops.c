@@ -179,12 +179,23 @@ static void attention_worker(void *arg, int ith, int nth) {
     const mmx_dot_fn dot = mmx_kernel_dot(j->ex->reference);
     const mmx_axpy_fn axpy = mmx_kernel_axpy(j->ex->reference);
     float *scores = j->ex->thread_scratch[ith];
-    if (!j->ex->reference && mmx_cpu_isa() >= MMX_ISA_AVX512 && group <= 8 && d % 16 == 0 && d <= 256) {
-        /* work items are (token, KV head): the heads of a group share each K/V load */
-        for (size_t w = (size_t)ith; w < j->T * j->n_kv; w += (size_t)nth) {
-            const size_t t = w / j->n_kv, g = w % j->n_kv;
-            const bool ok = mmx_attn_rows_avx512(j->q + t * j->ldq + g * group * d, d, group, j->kc + g * d, j->vc + g * d,
-                                                 ldkv, j->pos0 + t + 1, d, scale, j->out + t * j->ldo + g * group * d, d);
+    if (!j->ex->reference && mmx_cpu_isa() >= MMX_ISA_AVX512 && group <= 32 && d % 16 == 0 && d <= 256) {
+        /* work items are (block of TB positions, KV head): all TB x group query rows share each K/V
+         * load, which is what bounds this loop at long contexts (K and V stream from L3 / memory) */
+        const size_t TB = 32 / group, n_blocks = (j->T + TB - 1) / TB;
+        const float *qr[32];
+        float *orow[32];
+        size_t nk[32];
+        for (size_t w = (size_t)ith; w < n_blocks * j->n_kv; w += (size_t)nth) {
+            const size_t t0 = w / j->n_kv * TB, g = w % j->n_kv, nt = j->T - t0 < TB ? j->T - t0 : TB;
+            size_t R = 0;
+            for (size_t t = t0; t < t0 + nt; t++)
+                for (size_t h = g * group; h < (g + 1) * group; h++, R++) {
+                    qr[R] = j->q + t * j->ldq + h * d;
+                    orow[R] = j->out + t * j->ldo + h * d;
+                    nk[R] = j->pos0 + t + 1;
+                }
+            const bool ok = mmx_attn_rows_avx512(qr, orow, nk, R, j->kc + g * d, j->vc + g * d, ldkv, d, scale);
             MMX_ASSERT(ok);
         }
         return;

@@ -311,19 +311,25 @@ TEST(kernels_attention_rows_match_reference) {
         return;
     }
     enum { MAXN = 600, MAXD = 128, LD = 2 * 128 };
-    static float K[MAXN * LD], V[MAXN * LD], Q[8 * MAXD], O[8 * MAXD];
+    static float K[MAXN * LD], V[MAXN * LD], Q[32 * MAXD], O[32 * MAXD];
     static double p[MAXN];
     for (size_t i = 0; i < MAXN * LD; i++) K[i] = frand() * 2.0f, V[i] = frand();
-    for (size_t i = 0; i < 8 * MAXD; i++) Q[i] = frand() * 2.0f;
-    const size_t Gs[] = {1, 3, 4, 5, 8}, ds[] = {16, 80, 128}, ns[] = {1, 15, 16, 17, 255, 256, 257, 600};
+    for (size_t i = 0; i < 32 * MAXD; i++) Q[i] = frand() * 2.0f;
+    const size_t Gs[] = {1, 3, 4, 5, 8, 32}, ds[] = {16, 80, 128}, ns[] = {1, 15, 16, 17, 255, 256, 257, 600};
     double worst = 0;
-    for (size_t gi = 0; gi < 5; gi++)
+    for (size_t gi = 0; gi < 6; gi++)
         for (size_t di = 0; di < 3; di++)
             for (size_t ni = 0; ni < 8; ni++) {
-                const size_t G = Gs[gi], d = ds[di], n = ns[ni];
+                const size_t G = Gs[gi], d = ds[di];
                 const float scale = (float)(1.0 / sqrt((double)d));
-                REQUIRE(mmx_attn_rows_avx512(Q, d, G, K, V, LD, n, d, scale, O, d));
+                const float *qr[32];
+                float *orow[32];
+                size_t nk[32];
+                for (size_t r = 0; r < G; r++) /* causal limits: rows r share the count in steps of 4 */
+                    qr[r] = Q + r * d, orow[r] = O + r * d, nk[r] = ns[ni] > r / 4 ? ns[ni] - r / 4 : 1;
+                REQUIRE(mmx_attn_rows_avx512(qr, orow, nk, G, K, V, LD, d, scale));
                 for (size_t r = 0; r < G; r++) {
+                    const size_t n = nk[r];
                     double mx = -INFINITY, sum = 0;
                     for (size_t s = 0; s < n; s++) {
                         double a = 0;

@@ -1,6 +1,7 @@
 /*
- * attention_avx512.c — softmax attention (SPEC §5.1) for the query heads that share one KV head, at
- * one position: every K and V row is loaded once for all of them (GQA), keys go in chunks with an
+ * attention_avx512.c — softmax attention (SPEC §5.1) for up to 32 query rows that share one KV head
+ * (the heads of a GQA group at a few consecutive positions): every K and V row is loaded once for all
+ * of them, each row masked causally at its own key count, keys in chunks with an
  * online softmax (running max and sum per row, the output rescaled when the max grows), so no score
  * buffer proportional to the context is needed.  The reference is the per-head loop in ops.c.
  */
@@ -10,7 +11,7 @@
 #include <math.h>
 
 #define ATT_KC 256  /* keys per chunk */
-#define ATT_MAXG 8  /* query rows per call */
+#define ATT_MAXG 32 /* query rows per call */
 #define ATT_MAXD 256
 
 /* e^x for x <= 0 (scores minus their max): see exp512 in dot_avx512.c. */
@@ -45,15 +46,15 @@ static inline __m512 sum16(const __m512 v[16]) {
     return _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xDD));
 }
 
-/* scores[r][s - s0] = scale * q_r . k_s for s in [s0, s1) */
-static void chunk_scores(const float *q, size_t ldq, size_t G, const float *k, size_t ldkv, size_t s0, size_t s1,
-                         size_t d, float scale, float sc[][ATT_KC]) {
+/* scores[r][s - s0] = scale * q_r . k_s for s in [s0, s1); -inf past row r's own key count (causal) */
+static void chunk_scores(const float *const *q, const size_t *nk, size_t G, const float *k, size_t ldkv, size_t s0,
+                         size_t s1, size_t d, float scale, float sc[][ATT_KC]) {
     const size_t nv = d / 16;
     const __m512 vscale = _mm512_set1_ps(scale);
     size_t s = s0;
     for (; s + 16 <= s1; s += 16) {
         for (size_t r = 0; r < G; r++) {
-            const float *qr = q + r * ldq;
+            const float *qr = q[r];
             __m512 acc[16];
             for (int kk = 0; kk < 16; kk++) {
                 const float *kr = k + (s + (size_t)kk) * ldkv;
@@ -66,22 +67,24 @@ static void chunk_scores(const float *q, size_t ldq, size_t G, const float *k, s
     }
     for (; s < s1; s++)
         for (size_t r = 0; r < G; r++) {
-            const float *qr = q + r * ldq, *kr = k + s * ldkv;
+            const float *qr = q[r], *kr = k + s * ldkv;
             __m512 a = _mm512_setzero_ps();
             for (size_t i = 0; i < nv; i++) a = _mm512_fmadd_ps(_mm512_loadu_ps(qr + 16 * i), _mm512_loadu_ps(kr + 16 * i), a);
             sc[r][s - s0] = _mm512_reduce_add_ps(a) * scale;
         }
+    for (size_t r = 0; r < G; r++)
+        for (size_t t = nk[r] > s0 ? nk[r] : s0; t < s1; t++) sc[r][t - s0] = -INFINITY;
 }
 
 /* out rows (R <= 4) for one 64-column slice c0: out = alpha * out + sum_s p[r][s] v_s */
 static inline __attribute__((always_inline)) void chunk_pv(size_t R, const float p[][ATT_KC], const float *alpha, const float *v,
-                                                           size_t ldkv, size_t n, size_t c0, size_t w, float *out, size_t ldo) {
+                                                           size_t ldkv, size_t n, size_t c0, size_t w, float *const *out) {
     __m512 acc[4][4];
     const __mmask16 m0 = w > 0 ? 0xFFFF : 0, m1 = w > 16 ? 0xFFFF : 0, m2 = w > 32 ? 0xFFFF : 0, m3 = w > 48 ? 0xFFFF : 0;
     const __mmask16 mk[4] = {m0, m1, m2, m3};
     for (size_t r = 0; r < R; r++)
         for (int i = 0; i < 4; i++)
-            acc[r][i] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk[i], out + r * ldo + c0 + 16 * (size_t)i), _mm512_set1_ps(alpha[r]));
+            acc[r][i] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk[i], out[r] + c0 + 16 * (size_t)i), _mm512_set1_ps(alpha[r]));
     for (size_t s = 0; s < n; s++) {
         const float *vr = v + s * ldkv + c0;
         __m512 vv[4];
@@ -92,24 +95,30 @@ static inline __attribute__((always_inline)) void chunk_pv(size_t R, const float
         }
     }
     for (size_t r = 0; r < R; r++)
-        for (int i = 0; i < 4; i++) _mm512_mask_storeu_ps(out + r * ldo + c0 + 16 * (size_t)i, mk[i], acc[r][i]);
+        for (int i = 0; i < 4; i++) _mm512_mask_storeu_ps(out[r] + c0 + 16 * (size_t)i, mk[i], acc[r][i]);
 }
 
-bool mmx_attn_rows_avx512(const float *q, size_t ldq, size_t G, const float *k, const float *v, size_t ldkv,
-                          size_t n_keys, size_t d, float scale, float *out, size_t ldo) {
-    if (G < 1 || G > ATT_MAXG || d % 16 || d > ATT_MAXD || n_keys == 0) return false;
+bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t *n_keys, size_t G, const float *k,
+                          const float *v, size_t ldkv, size_t d, float scale) {
+    if (G < 1 || G > ATT_MAXG || d % 16 || d > ATT_MAXD) return false;
+    size_t nmax = 0;
+    for (size_t r = 0; r < G; r++) {
+        if (n_keys[r] == 0) return false;
+        nmax = n_keys[r] > nmax ? n_keys[r] : nmax;
+    }
     float sc[ATT_MAXG][ATT_KC] __attribute__((aligned(64)));
     float mx[ATT_MAXG], sum[ATT_MAXG], alpha[ATT_MAXG];
     for (size_t r = 0; r < G; r++) {
         mx[r] = -INFINITY, sum[r] = 0;
-        for (size_t c = 0; c < d; c++) out[r * ldo + c] = 0;
+        for (size_t c = 0; c < d; c++) out[r][c] = 0;
     }
-    for (size_t s0 = 0; s0 < n_keys; s0 += ATT_KC) {
-        const size_t s1 = n_keys - s0 < ATT_KC ? n_keys : s0 + ATT_KC, n = s1 - s0;
-        chunk_scores(q, ldq, G, k, ldkv, s0, s1, d, scale, sc);
+    for (size_t s0 = 0; s0 < nmax; s0 += ATT_KC) {
+        const size_t s1 = nmax - s0 < ATT_KC ? nmax : s0 + ATT_KC, n = s1 - s0;
+        chunk_scores(q, n_keys, G, k, ldkv, s0, s1, d, scale, sc);
         for (size_t r = 0; r < G; r++) {
             float cm = mx[r];
             for (size_t s = 0; s < n; s++) cm = sc[r][s] > cm ? sc[r][s] : cm;
+            /* every row has key 0, so after the first chunk its max is finite */
             alpha[r] = mx[r] == -INFINITY ? 0.0f : expf(mx[r] - cm);
             mx[r] = cm;
             const __m512 vm = _mm512_set1_ps(cm);
@@ -127,10 +136,10 @@ bool mmx_attn_rows_avx512(const float *q, size_t ldq, size_t G, const float *k, 
             for (size_t c0 = 0; c0 < d; c0 += 64) {
                 const size_t w = d - c0 < 64 ? d - c0 : 64;
                 switch (R) {
-                case 1: chunk_pv(1, sc + r0, alpha + r0, v, ldkv, n, c0, w, out + r0 * ldo, ldo); break;
-                case 2: chunk_pv(2, sc + r0, alpha + r0, v, ldkv, n, c0, w, out + r0 * ldo, ldo); break;
-                case 3: chunk_pv(3, sc + r0, alpha + r0, v, ldkv, n, c0, w, out + r0 * ldo, ldo); break;
-                default: chunk_pv(4, sc + r0, alpha + r0, v, ldkv, n, c0, w, out + r0 * ldo, ldo); break;
+                case 1: chunk_pv(1, sc + r0, alpha + r0, v, ldkv, n, c0, w, out + r0); break;
+                case 2: chunk_pv(2, sc + r0, alpha + r0, v, ldkv, n, c0, w, out + r0); break;
+                case 3: chunk_pv(3, sc + r0, alpha + r0, v, ldkv, n, c0, w, out + r0); break;
+                default: chunk_pv(4, sc + r0, alpha + r0, v, ldkv, n, c0, w, out + r0); break;
                 }
             }
         }
@@ -138,7 +147,7 @@ bool mmx_attn_rows_avx512(const float *q, size_t ldq, size_t G, const float *k, 
     }
     for (size_t r = 0; r < G; r++) {
         const __m512 inv = _mm512_set1_ps((float)(1.0 / (double)sum[r]));
-        for (size_t c = 0; c < d; c += 16) _mm512_storeu_ps(out + r * ldo + c, _mm512_mul_ps(_mm512_loadu_ps(out + r * ldo + c), inv));
+        for (size_t c = 0; c < d; c += 16) _mm512_storeu_ps(out[r] + c, _mm512_mul_ps(_mm512_loadu_ps(out[r] + c), inv));
     }
     return true;
 }

@@ -38,8 +38,8 @@ mmx_gate_fn mmx_kernel_gate(bool reference) {
 }
 
 #if !defined(__x86_64__)
-bool mmx_attn_rows_avx512(const float *q, size_t ldq, size_t G, const float *k, const float *v, size_t ldkv,
-                          size_t n_keys, size_t d, float scale, float *out, size_t ldo) {
+bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t *n_keys, size_t G, const float *k,
+                          const float *v, size_t ldkv, size_t d, float scale) {
     return false;
 }
 void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n) { mmx_gate_ref(kind, a, b, n); }

@@ -50,13 +50,14 @@ void mmx_gate_ref(mmx_gate kind, float *a, const float *b, size_t n);
 void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n);
 mmx_gate_fn mmx_kernel_gate(bool reference);
 
-/* Softmax attention (SPEC §5.1) of G query rows that share one KV head, at one position:
- *   out_r = softmax(scale * q_r K^T) V over keys 0..n_keys-1,
- * q_r = q + r*ldq, key s = k + s*ldkv, value s = v + s*ldkv, out_r = out + r*ldo.  AVX-512 only (keys in
- * chunks with an online softmax); returns false, doing nothing, unless 1 <= G <= 8, d is a multiple of
- * 16 up to 256 and n_keys >= 1.  The reference is the per-head loop in ops.c. */
-bool mmx_attn_rows_avx512(const float *q, size_t ldq, size_t G, const float *k, const float *v, size_t ldkv,
-                          size_t n_keys, size_t d, float scale, float *out, size_t ldo);
+/* Softmax attention (SPEC §5.1) of G query rows that share one KV head (the heads of a GQA group at
+ * a few consecutive positions):
+ *   out[r] = softmax(scale * q[r] K^T) V over keys 0..n_keys[r]-1 (each row its own causal limit),
+ * key s = k + s*ldkv, value s = v + s*ldkv.  AVX-512 only (keys in chunks with an online softmax);
+ * returns false, doing nothing, unless 1 <= G <= 32, d is a multiple of 16 up to 256 and every
+ * n_keys[r] >= 1.  The reference is the per-head loop in ops.c. */
+bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t *n_keys, size_t G, const float *k,
+                          const float *v, size_t ldkv, size_t d, float scale);
 
 /* Dequantize one row of n elements of `type` to fp32 (reference; exact for float types). */
 void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
