@@ -47,18 +47,20 @@ static inline __m512 sum16(const __m512 v[16]) {
 }
 
 /* scores[r][s - s0] = scale * q_r . k_s for s in [s0, s1); -inf past row r's own key count (causal) */
-static void chunk_scores(const float *const *q, const size_t *nk, size_t G, const float *k, size_t ldkv, size_t s0,
-                         size_t s1, size_t d, float scale, float sc[][ATT_KC]) {
-    const size_t nv = d / 16;
+static inline __attribute__((always_inline)) void chunk_scores_nv(const float *const *q, const size_t *nk, size_t G,
+                                                                  const float *k, size_t ldkv, size_t s0, size_t s1,
+                                                                  const size_t nv, float scale, float sc[][ATT_KC]) {
     const __m512 vscale = _mm512_set1_ps(scale);
     size_t s = s0;
     for (; s + 16 <= s1; s += 16) {
         for (size_t r = 0; r < G; r++) {
             const float *qr = q[r];
             __m512 acc[16];
+#pragma GCC unroll 16
             for (int kk = 0; kk < 16; kk++) {
                 const float *kr = k + (s + (size_t)kk) * ldkv;
                 __m512 a = _mm512_mul_ps(_mm512_loadu_ps(qr), _mm512_loadu_ps(kr));
+#pragma GCC unroll 16
                 for (size_t i = 1; i < nv; i++) a = _mm512_fmadd_ps(_mm512_loadu_ps(qr + 16 * i), _mm512_loadu_ps(kr + 16 * i), a);
                 acc[kk] = a;
             }
@@ -76,25 +78,42 @@ static void chunk_scores(const float *const *q, const size_t *nk, size_t G, cons
         for (size_t t = nk[r] > s0 ? nk[r] : s0; t < s1; t++) sc[r][t - s0] = -INFINITY;
 }
 
+/* head_dim 64 and 128 get the key loop fully unrolled (accumulators in registers) */
+static void chunk_scores(const float *const *q, const size_t *nk, size_t G, const float *k, size_t ldkv, size_t s0,
+                         size_t s1, size_t d, float scale, float sc[][ATT_KC]) {
+    switch (d) {
+    case 128: chunk_scores_nv(q, nk, G, k, ldkv, s0, s1, 8, scale, sc); break;
+    case 64: chunk_scores_nv(q, nk, G, k, ldkv, s0, s1, 4, scale, sc); break;
+    default: chunk_scores_nv(q, nk, G, k, ldkv, s0, s1, d / 16, scale, sc); break;
+    }
+}
+
 /* out rows (R <= 4) for one 64-column slice c0: out = alpha * out + sum_s p[r][s] v_s */
 static inline __attribute__((always_inline)) void chunk_pv(size_t R, const float p[][ATT_KC], const float *alpha, const float *v,
                                                            size_t ldkv, size_t n, size_t c0, size_t w, float *const *out) {
     __m512 acc[4][4];
     const __mmask16 m0 = w > 0 ? 0xFFFF : 0, m1 = w > 16 ? 0xFFFF : 0, m2 = w > 32 ? 0xFFFF : 0, m3 = w > 48 ? 0xFFFF : 0;
     const __mmask16 mk[4] = {m0, m1, m2, m3};
+#pragma GCC unroll 4
     for (size_t r = 0; r < R; r++)
+#pragma GCC unroll 4
         for (int i = 0; i < 4; i++)
             acc[r][i] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk[i], out[r] + c0 + 16 * (size_t)i), _mm512_set1_ps(alpha[r]));
     for (size_t s = 0; s < n; s++) {
         const float *vr = v + s * ldkv + c0;
         __m512 vv[4];
+#pragma GCC unroll 4
         for (int i = 0; i < 4; i++) vv[i] = _mm512_maskz_loadu_ps(mk[i], vr + 16 * i);
+#pragma GCC unroll 4
         for (size_t r = 0; r < R; r++) {
             const __m512 pr = _mm512_set1_ps(p[r][s]);
+#pragma GCC unroll 4
             for (int i = 0; i < 4; i++) acc[r][i] = _mm512_fmadd_ps(pr, vv[i], acc[r][i]);
         }
     }
+#pragma GCC unroll 4
     for (size_t r = 0; r < R; r++)
+#pragma GCC unroll 4
         for (int i = 0; i < 4; i++) _mm512_mask_storeu_ps(out[r] + c0 + 16 * (size_t)i, mk[i], acc[r][i]);
 }
 
