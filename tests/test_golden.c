@@ -202,3 +202,58 @@ TEST(golden_every_isa_level) {
     free(list);
     golden_free(&g);
 }
+
+/* mean over positions of KL(softmax(ref) || softmax(x)), rows of V logits */
+static double mean_kl(const float *ref, const float *x, size_t T, size_t V) {
+    double total = 0;
+    for (size_t t = 0; t < T; t++) {
+        const float *a = ref + t * V, *b = x + t * V;
+        double ma = -INFINITY, mb = -INFINITY, sa = 0, sb = 0, kl = 0;
+        for (size_t i = 0; i < V; i++) ma = fmax(ma, a[i]), mb = fmax(mb, b[i]);
+        for (size_t i = 0; i < V; i++) sa += exp(a[i] - ma), sb += exp(b[i] - mb);
+        for (size_t i = 0; i < V; i++) {
+            const double la = a[i] - ma - log(sa), lb = b[i] - mb - log(sb);
+            kl += exp(la) * (la - lb);
+        }
+        total += kl;
+    }
+    return total / (double)T;
+}
+
+/* Item 6 of the speed issue on the shared tiny Q8_0 file: the logits mmx computes from it, with fp32
+ * and with int8 activations (the default for quantized weights), are no further (mean KL) from the
+ * unquantized model's float64 logits than llama.cpp's logits on the same file. */
+TEST(golden_q8_0_activations_no_worse_than_llamacpp) {
+    golden g;
+    REQUIRE(golden_load(G "tiny-bf16/logits-80.f32", &g));
+    float *llama = malloc(g.T * g.V * sizeof(float)), *v = malloc(g.T * g.V * sizeof(float));
+    FILE *f = fopen(G "gguf/minimax01-tiny-bf16-q8_0.llamacpp-logits-80.f32", "rb");
+    REQUIRE(f && fread(llama, sizeof(float), g.T * g.V, f) == g.T * g.V);
+    fclose(f);
+    const double kl_llama = mean_kl(g.logits, llama, g.T, g.V);
+    printf("    llama.cpp            mean KL %.3g\n", kl_llama);
+    char *list = malloc(g.T * 8 + 1);
+    size_t len = 0;
+    for (size_t i = 0; i < g.T; i++) len += (size_t)sprintf(list + len, i ? ",%d" : "%d", g.tokens[i]);
+    const char *acts[] = {"f32", "q8"};
+    for (int k = 0; k < 2; k++) {
+        char out[600], *cmd = malloc(len + 2048), msg[512];
+        snprintf(out, sizeof out, "%s/act-%s.f32", mmx_test_tmpdir(), acts[k]);
+        sprintf(cmd, "MMX_ACT=%s %s logits -m " G "gguf/minimax01-tiny-bf16-q8_0.gguf --tokens %s --out %s", acts[k],
+                mmx_test_bin(), list, out);
+        int rc = mmx_test_run(cmd, msg, sizeof msg);
+        free(cmd);
+        CHECKF(rc == 0, "MMX_ACT=%s: exit %d %s", acts[k], rc, msg);
+        f = fopen(out, "rb");
+        bool ok = f && fread(v, sizeof(float), g.T * g.V, f) == g.T * g.V;
+        if (f) fclose(f);
+        CHECK(ok);
+        const double kl = ok ? mean_kl(g.logits, v, g.T, g.V) : INFINITY;
+        printf("    mmx MMX_ACT=%-4s     mean KL %.3g\n", acts[k], kl);
+        CHECKF(kl <= kl_llama, "MMX_ACT=%s: mean KL %.3g > llama.cpp's %.3g", acts[k], kl, kl_llama);
+    }
+    free(list);
+    free(v);
+    free(llama);
+    golden_free(&g);
+}

@@ -251,7 +251,8 @@ TEST(kernels_dequant_rows_exact) {
 }
 
 TEST(kernels_act_switch) {
-    CHECK(mmx_act_parse(NULL) == 0);
+    CHECK(mmx_act_parse(NULL) == 1u << MMX_ACT_Q8); /* unset: int8 activations for quantized weights */
+    CHECK(mmx_kernel_act(mmx_act_parse(NULL), MMX_TYPE_BF16) == MMX_ACT_F32);
     CHECK(mmx_act_parse("f32") == 0);
     CHECK(mmx_act_parse("bf16") == 1u << MMX_ACT_BF16);
     CHECK(mmx_act_parse("q8") == 1u << MMX_ACT_Q8);

@@ -8,7 +8,9 @@
 # are the quality reference.  For each MODEL: llama-bench and mmx bench, 2 threads, pp512, pp4096,
 # tg128, median of REPS (default 5) repetitions; then mean KL divergence of each engine's logits on
 # that file from the reference, over 256 positions of seeded random tokens.
-# Environment: REPS, THREADS, LLAMA_FLAGS (extra llama-bench flags), OUT (result directory).
+# Environment: REPS, THREADS, LLAMA_FLAGS (extra llama-bench flags), MMX_FLAGS (extra mmx bench flags,
+# e.g. --block-size 64), MMX_ACT (mmx activation precision for the MODEL runs, see README; the
+# reference logits always use fp32 activations), OUT (result directory).
 set -euo pipefail
 LB=${1:?llama.cpp build dir}; REF=${2:?reference gguf}; shift 2
 REPS=${REPS:-5}; THREADS=${THREADS:-2}; OUT=${OUT:-/tmp/mmx-bench-compare}
@@ -21,8 +23,8 @@ if [ ! -x "$dumper" ]; then
 fi
 vocab=$("$MMX" info -m "$REF" | awk '/^vocabulary/{print $2}')
 tokens=$(/usr/bin/python3 -c "import random; r=random.Random(1234); print(','.join(str(r.randrange($vocab)) for _ in range(256)))")
-"$MMX" logits -m "$REF" --tokens "$tokens" --out "$OUT/ref.f32" > /dev/null
-echo "# $(date -u) $(nproc) cores; mmx $(git -C "$here" rev-parse --short HEAD); llama.cpp $LB"
+MMX_ACT=f32 "$MMX" logits -m "$REF" --tokens "$tokens" --out "$OUT/ref.f32" > /dev/null
+echo "# $(date -u) $(nproc) cores; mmx $(git -C "$here" rev-parse --short HEAD) MMX_ACT=${MMX_ACT:-default} ${MMX_FLAGS:-}; llama.cpp $LB ${LLAMA_FLAGS:-}"
 echo "| model | engine | pp512 t/s | pp4096 t/s | tg128 t/s | tg roofline | mean KL vs reference |"
 echo "|---|---|---|---|---|---|---|"
 for m in "$@"; do
@@ -31,7 +33,7 @@ for m in "$@"; do
     lpp512=$(echo "$lj" | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print([round(x['avg_ts'],1) for x in d if x['n_prompt']==512][0])")
     lpp4096=$(echo "$lj" | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print([round(x['avg_ts'],1) for x in d if x['n_prompt']==4096][0])")
     ltg=$(echo "$lj" | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print([round(x['avg_ts'],1) for x in d if x['n_gen']==128][0])")
-    mj=$("$MMX" bench -m "$m" -p 512,4096 -n 128 -t "$THREADS" -r "$REPS" --json)
+    mj=$("$MMX" bench -m "$m" -p 512,4096 -n 128 -t "$THREADS" -r "$REPS" ${MMX_FLAGS:-} --json)
     mpp512=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(json.loads(l)['tokens_per_s'],1) for l in sys.stdin if json.loads(l)['test']=='pp512'][0])")
     mpp4096=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(json.loads(l)['tokens_per_s'],1) for l in sys.stdin if json.loads(l)['test']=='pp4096'][0])")
     mtg=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(json.loads(l)['tokens_per_s'],1) for l in sys.stdin if json.loads(l)['test']=='tg128'][0])")

@@ -69,16 +69,16 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
  * format (bf16/f16 widened exactly, quantized blocks as scale * level with the level an exact
  * integer).  What differs is the precision the ACTIVATIONS X enter the products with:
  *
- *   MMX_ACT_F32  (default, every weight type, every ISA): X stays fp32; products and sums in fp32
+ *   MMX_ACT_F32  (default for F32/F16/BF16 weights; every type with MMX_ACT=f32): X stays fp32; products and sums in fp32
  *                (FMA).  Only the summation order differs from the scalar reference, so the result is
  *                exact to fp32 accumulation; this is the path the golden tests (logits within 1e-4 of
  *                float64) run.  Weights are expanded to fp32 (prefill: once per panel slice, reused
  *                over all tokens; decode: in registers, straight from the stored bytes).
- *   MMX_ACT_BF16 (BF16 weights only, AVX-512 BF16): X rounded to bf16 (round to nearest even, 8-bit
+ *   MMX_ACT_BF16 (opt-in, BF16 weights only, AVX-512 BF16): X rounded to bf16 (round to nearest even, 8-bit
  *                mantissa, relative error <= 2^-9 per value), pairs multiplied exactly and summed in
  *                fp32 by vdpbf16ps.  Decode (T <= 4) keeps fp32 activations (it is bound by memory,
  *                not by arithmetic, so rounding would buy nothing).
- *   MMX_ACT_Q8   (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K weights, AVX-512 VNNI): X quantized per token per weight
+ *   MMX_ACT_Q8   (default for Q8_0, Q4_0, Q4_K, Q5_K, Q6_K weights, AVX-512 VNNI): X quantized per token per weight
  *                block (32 values; 16 for Q6_K, whose sub-scales are per 16) to int8 with a float scale
  *                amax/127 (round to nearest), integer dot products with the weight levels by vpdpbusd
  *                (exact in int32), then scaled by (weight scale x activation scale) in fp32.  For the
@@ -86,13 +86,18 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
  *                so the minimum and level terms see the same rounded X.  Both prefill and decode.
  *
  * The reduced paths are what llama.cpp does on CPU (bf16 dots for BF16, q8_0/q8_K activations for the
- * quantized types); here they are opt-in: env MMX_ACT (read once) is a comma list of "bf16", "q8", or
- * "fast" (both), default "f32" (none).  A weight type not covered by the chosen precision uses fp32
- * activations.  Measured quality: see tests/test_kernels.c (per-matmul NMSE bounds) and the report.
+ * quantized types).  Choice: env MMX_ACT (read once), a comma list of "q8", "bf16", "fast" (both) or
+ * "f32" (neither); unset means "q8".  So quantized weights, already lossy, take int8 activations
+ * (3x the prefill throughput; measured mean KL from the unquantized model equal to llama.cpp's on the
+ * same files, docs/bench.md), while float weights keep exact fp32 activations unless bf16 is asked for
+ * (its KL, ~0.01 on the benchmark model, is not free).  A weight type not covered by the chosen
+ * precision uses fp32 activations; the reference kernels (MMX_REFERENCE=1, --reference) always do.
+ * Per-matmul quality: tests/test_kernels.c (NMSE bounds per variant).
  */
 typedef enum mmx_act { MMX_ACT_F32 = 0, MMX_ACT_BF16 = 1, MMX_ACT_Q8 = 2 } mmx_act;
 
-/* Bit mask (1 << MMX_ACT_*) from an MMX_ACT string ("bf16,q8", "fast", "f32"); unknown words ignored. */
+/* Bit mask (1 << MMX_ACT_*) from an MMX_ACT string ("bf16,q8", "fast", "f32"); NULL (unset) gives the
+ * default, q8; unknown words are ignored. */
 unsigned mmx_act_parse(const char *s);
 /* The activation precision used for weights of `wtype` under the enabled mask. */
 mmx_act mmx_kernel_act(unsigned mask, mmx_type wtype);

@@ -33,7 +33,7 @@ bool mmx_act_applies(mmx_act act, mmx_type wtype) {
 
 unsigned mmx_act_parse(const char *s) {
     unsigned mask = 0;
-    if (!s) return 0;
+    if (!s) return 1u << MMX_ACT_Q8; /* the default (kernels.h, PRECISION POLICY) */
     while (*s) {
         size_t n = strcspn(s, ",+");
         if (n == 4 && !strncmp(s, "bf16", 4)) mask |= 1u << MMX_ACT_BF16;
