@@ -2,6 +2,7 @@
  * minimax01_forward.c — the MiniMax-01 forward pass (SPEC §3–§5) over one step of T tokens.
  * Shapes in comments: H hidden, nH heads, d head_dim, D = nH*d, E experts, k used, I FFN width.
  */
+#include "kernels/kernels.h"
 #include "seq.h"
 #include "util.h"
 
@@ -57,15 +58,16 @@ static void lightning_layer(mmx_seq *s, size_t l, size_t T) {
     const mmx_layer_weights *w = &m->weights.layers[l];
     mmx_workspace *ws = &s->ws;
     const size_t H = c->n_embd, nH = c->n_heads, d = c->head_dim, D = nH * d;
-    /* z = SiLU(W_qkv u): [T, 3D], per-head interleaved q|k|v (SPEC §4.1) */
-    mmx_op_matmul(&s->exec, &w->qkv, ws->u, T, H, ws->big, 3 * D);
+    /* z = SiLU(W_qkv u): [T, 3D], per-head interleaved q|k|v (SPEC §4.1); the gate's W_gate u (§4.5)
+     * in the same pass */
+    const mmx_matmul_args in_proj[2] = {{&w->qkv, ws->u, T, H, ws->big, 3 * D}, {&w->gate, ws->u, T, H, ws->g, D}};
+    mmx_op_matmul_batch(&s->exec, in_proj, 2);
     mmx_op_unary(&s->exec, MMX_UNARY_SILU, ws->big, NULL, T * 3 * D);
     float *state = s->lstate + s->slot[l] * nH * d * d;
     size_t block = T == 1 ? 1 : m->params.lightning_block;
     mmx_op_lightning(&s->exec, ws->big, 3 * D, T, nH, d, s->slopes + l * nH, state, block, ws->y, D);
     /* y = RMSNorm over all D values (eps 1e-6), gated by sigmoid(W_gate u) (SPEC §4.5) */
     mmx_op_rmsnorm(&s->exec, ws->y, D, w->la_norm, D, T, c->lightning_norm_eps, ws->y, D);
-    mmx_op_matmul(&s->exec, &w->gate, ws->u, T, H, ws->g, D);
     mmx_op_unary(&s->exec, MMX_UNARY_SIGMOID_GATE, ws->y, ws->g, T * D);
     mmx_op_matmul(&s->exec, &w->out, ws->y, T, D, ws->a, H);
 }
@@ -83,9 +85,10 @@ static void softmax_layer(mmx_seq *s, size_t l, size_t T) {
     float *vc = s->vcache + s->slot[l] * s->n_ctx * Dkv;
     float *q = ws->big; /* [T, D] */
     /* k and v go straight into the cache rows of positions n_past .. n_past+T-1 */
-    mmx_op_matmul(&s->exec, &w->wq, ws->u, T, H, q, D);
-    mmx_op_matmul(&s->exec, &w->wk, ws->u, T, H, kc + s->n_past * Dkv, Dkv);
-    mmx_op_matmul(&s->exec, &w->wv, ws->u, T, H, vc + s->n_past * Dkv, Dkv);
+    const mmx_matmul_args in_proj[3] = {{&w->wq, ws->u, T, H, q, D},
+                                        {&w->wk, ws->u, T, H, kc + s->n_past * Dkv, Dkv},
+                                        {&w->wv, ws->u, T, H, vc + s->n_past * Dkv, Dkv}};
+    mmx_op_matmul_batch(&s->exec, in_proj, 3);
     mmx_op_rope(q, D, T, s->n_past, nH, d, c->rotary_dim, c->rope_theta);
     mmx_op_rope(kc + s->n_past * Dkv, Dkv, T, s->n_past, nKV, d, c->rotary_dim, c->rope_theta);
     mmx_op_attention(&s->exec, q, D, T, s->n_past, kc, vc, nH, nKV, d, ws->y, D);
@@ -134,6 +137,32 @@ static void moe_layer(mmx_seq *s, size_t l, size_t T, float *out) {
     }
     for (size_t i = 0; i < T * H; i++) out[i] = 0;
 
+    if (T * k <= 8 && T * k <= s->n_batch) {
+        /* decode: the (token, expert) pairs packed one after another in xe/h1/h3/oe, each pair's
+         * gate and up products in one pool pass, the down products in a second */
+        mmx_matmul_args up[16], down[8];
+        size_t np = 0;
+        for (size_t t = 0; t < T; t++)
+            for (size_t j = 0; j < k; j++, np++) {
+                const size_t e = (size_t)ws->top_e[t * k + j];
+                memcpy(ws->xe + np * H, v + t * H, H * sizeof(float));
+                up[2 * np] = (mmx_matmul_args){&w->w1[e], ws->xe + np * H, 1, H, ws->h1 + np * I, I};
+                up[2 * np + 1] = (mmx_matmul_args){&w->w3[e], ws->xe + np * H, 1, H, ws->h3 + np * I, I};
+                down[np] = (mmx_matmul_args){&w->w2[e], ws->h1 + np * I, 1, I, ws->oe + np * H, H};
+            }
+        mmx_op_matmul_batch(&s->exec, up, 2 * np);
+        mmx_op_unary(&s->exec, MMX_UNARY_SWIGLU, ws->h1, ws->h3, np * I);
+        mmx_op_matmul_batch(&s->exec, down, np);
+        /* same order of additions as the per-expert loop below: experts ascending, then tokens */
+        for (size_t e = 0; e < E; e++)
+            for (size_t t = 0, p = 0; t < T; t++)
+                for (size_t j = 0; j < k; j++, p++)
+                    if (ws->top_e[t * k + j] == (int32_t)e) {
+                        float *o = out + t * H;
+                        const float *src = ws->oe + p * H, wt = ws->top_w[t * k + j];
+                        for (size_t x = 0; x < H; x++) o[x] += wt * src[x];
+                    }
+    } else
     /* per expert: gather its tokens, SwiGLU, scatter-add weighted */
     for (size_t e = 0; e < E; e++) {
         size_t n = 0;

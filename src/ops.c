@@ -52,6 +52,11 @@ void mmx_op_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t T, 
     mmx_pool_run(ex->pool, matmul_worker, &j);
 }
 
+void mmx_op_matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n) {
+    if (!ex->reference && mmx_kernel_matmul_batch(ex, args, n)) return;
+    for (size_t i = 0; i < n; i++) mmx_op_matmul(ex, args[i].W, args[i].X, args[i].T, args[i].ldx, args[i].Y, args[i].ldy);
+}
+
 /* ---- RMSNorm (SPEC §3) ------------------------------------------------------------------------ */
 
 typedef struct {

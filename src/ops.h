@@ -21,6 +21,10 @@ typedef struct mmx_exec {
 /* Y[t, r] = sum_c W[r, c] * X[t, c] for t < T, r < W->rows.  X rows ldx apart, Y rows ldy apart.
  * Needs W->cols floats of thread scratch. */
 void mmx_op_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t T, size_t ldx, float *Y, size_t ldy);
+/* Several independent matmuls (mmx_matmul_args, kernels.h): in one pool pass where the fast kernels
+ * can (decode), else one after another; same results either way. */
+struct mmx_matmul_args;
+void mmx_op_matmul_batch(mmx_exec *ex, const struct mmx_matmul_args *args, size_t n);
 
 /* Dequantizes row r of W into out[W->cols] (scalar reference). */
 void mmx_matrix_row_f32(const mmx_matrix *W, size_t r, float *out);

@@ -7,7 +7,8 @@
 # repository.  REFERENCE.gguf: the unquantized model (BF16/F32) whose mmx logits (fp32 activations)
 # are the quality reference.  For each MODEL: llama-bench and mmx bench, 2 threads, pp512, pp4096,
 # tg128, median of REPS (default 5) repetitions; then mean KL divergence of each engine's logits on
-# that file from the reference, over 256 positions of seeded random tokens.
+# that file from the reference, over KL_SEQS (default 4) sequences of 256 seeded random tokens (the
+# benchmark model has random weights, so one sequence's KL varies by +-30% with the draw).
 # Environment: REPS, THREADS, LLAMA_FLAGS (extra llama-bench flags), MMX_FLAGS (extra mmx bench flags,
 # e.g. --block-size 64), MMX_ACT (mmx activation precision for the MODEL runs, see README; the
 # reference logits always use fp32 activations), OUT (result directory).
@@ -22,8 +23,13 @@ if [ ! -x "$dumper" ]; then
        -lggml-base -Wl,-rpath,"$LB/bin" -o "$dumper"
 fi
 vocab=$("$MMX" info -m "$REF" | awk '/^vocabulary/{print $2}')
-tokens=$(/usr/bin/python3 -c "import random; r=random.Random(1234); print(','.join(str(r.randrange($vocab)) for _ in range(256)))")
-MMX_ACT=f32 "$MMX" logits -m "$REF" --tokens "$tokens" --out "$OUT/ref.f32" > /dev/null
+KL_SEQS=${KL_SEQS:-4}
+seq_tokens() { /usr/bin/python3 -c "import random; r=random.Random($1); print(','.join(str(r.randrange($vocab)) for _ in range(256)))"; }
+: > "$OUT/ref.f32"
+for s in $(seq 1 "$KL_SEQS"); do
+    MMX_ACT=f32 "$MMX" logits -m "$REF" --tokens "$(seq_tokens "$s")" --out "$OUT/part.f32" > /dev/null
+    cat "$OUT/part.f32" >> "$OUT/ref.f32"
+done
 echo "# $(date -u) $(nproc) cores; mmx $(git -C "$here" rev-parse --short HEAD) MMX_ACT=${MMX_ACT:-default} ${MMX_FLAGS:-}; llama.cpp $LB ${LLAMA_FLAGS:-}"
 echo "| model | engine | pp512 t/s | pp4096 t/s | tg128 t/s | tg roofline | mean KL vs reference |"
 echo "|---|---|---|---|---|---|---|"
@@ -38,8 +44,13 @@ for m in "$@"; do
     mpp4096=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(json.loads(l)['tokens_per_s'],1) for l in sys.stdin if json.loads(l)['test']=='pp4096'][0])")
     mtg=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(json.loads(l)['tokens_per_s'],1) for l in sys.stdin if json.loads(l)['test']=='tg128'][0])")
     mroof=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(100*json.loads(l)['roofline_fraction'],1) for l in sys.stdin if json.loads(l)['test']=='tg128'][0])")
-    "$MMX" logits -m "$m" --tokens "$tokens" --out "$OUT/$name.mmx.f32" > /dev/null
-    "$dumper" "$m" "$tokens" "$OUT/$name.llama.f32" ${LLAMA_DUMP_FLAGS:-} 2>/dev/null
+    : > "$OUT/$name.mmx.f32"; : > "$OUT/$name.llama.f32"
+    for s in $(seq 1 "$KL_SEQS"); do
+        "$MMX" logits -m "$m" --tokens "$(seq_tokens "$s")" --out "$OUT/part.f32" > /dev/null
+        cat "$OUT/part.f32" >> "$OUT/$name.mmx.f32"
+        "$dumper" "$m" "$(seq_tokens "$s")" "$OUT/part.f32" ${LLAMA_DUMP_FLAGS:-} 2>/dev/null
+        cat "$OUT/part.f32" >> "$OUT/$name.llama.f32"
+    done
     mkl=$(/usr/bin/python3 "$here/tools/kl.py" "$OUT/ref.f32" "$OUT/$name.mmx.f32" "$vocab")
     lkl=$(/usr/bin/python3 "$here/tools/kl.py" "$OUT/ref.f32" "$OUT/$name.llama.f32" "$vocab")
     echo "| $name | llama.cpp | $lpp512 | $lpp4096 | $ltg | | ${lkl#mean KL } |"

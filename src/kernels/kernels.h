@@ -114,6 +114,19 @@ size_t mmx_kernel_scratch_floats(size_t max_cols, size_t n_batch);
  * precision of env MMX_ACT; false = not handled (the caller uses the reference). */
 bool mmx_kernel_matmul(struct mmx_exec *ex, const struct mmx_matrix *W, const float *X, size_t T, size_t ldx,
                        float *Y, size_t ldy);
+/* Several independent matmuls, each as mmx_kernel_matmul would run it, in ONE pass of the thread pool
+ * (decode: the experts' and other small products of a token cost one wake-up instead of one each).
+ * Only when every one is a decode product (T <= 4) the fast path handles and there are at most 16;
+ * false = not handled (the caller runs them one by one). */
+typedef struct mmx_matmul_args {
+    const struct mmx_matrix *W;
+    const float *X;
+    size_t T, ldx;
+    float *Y;
+    size_t ldy;
+} mmx_matmul_args;
+bool mmx_kernel_matmul_batch(struct mmx_exec *ex, const mmx_matmul_args *args, size_t n);
+
 /* One explicit variant (tests, benchmarks): false when this CPU/build lacks `isa`, `act` does not apply
  * to W->type, the variant does not exist (scalar: use the reference; avx2: fp32 activations only) or the
  * scratch is too small. */

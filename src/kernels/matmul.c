@@ -183,3 +183,54 @@ bool mmx_kernel_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t
     if (ex->reference) return false;
     return mmx_kernel_matmul_variant(ex, mmx_cpu_isa(), mmx_kernel_act(act_mask(), W->type), W, X, T, ldx, Y, ldy);
 }
+
+/* ---- several decode matmuls in one pool pass -------------------------------------------------------- */
+
+#define MM_BATCH_MAX 16
+
+typedef struct {
+    mm_task task[MM_BATCH_MAX];
+    size_t first_row[MM_BATCH_MAX + 1]; /* prefix sums of the row counts */
+    size_t n;
+} mm_batch;
+
+static void mm_batch_worker(void *arg, int ith, int nth) {
+    const mm_batch *b = arg;
+    size_t r0, r1;
+    mmx_split_range(b->first_row[b->n], ith, nth, &r0, &r1);
+    for (size_t i = 0; i < b->n && r0 < r1; i++) {
+        const size_t lo = b->first_row[i], hi = b->first_row[i + 1];
+        if (r0 >= hi) continue;
+        const size_t e = r1 < hi ? r1 : hi;
+        b->task[i].fn(&b->task[i].job, r0 - lo, e - lo, aligned_scratch(b->task[i].job.scratch[ith]));
+        r0 = e;
+    }
+}
+
+bool mmx_kernel_matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n) {
+#if defined(__x86_64__)
+    if (ex->reference || n > MM_BATCH_MAX || ex->scratch_floats * sizeof(float) < 2 * MM_ALIGN) return false;
+    const mmx_isa isa = mmx_cpu_isa();
+    if (isa == MMX_ISA_SCALAR) return false;
+    const size_t avail = ex->scratch_floats * sizeof(float) - 2 * MM_ALIGN;
+    mm_batch b;
+    b.n = n;
+    b.first_row[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mmx_matmul_args *a = &args[i];
+        const mmx_act act = mmx_kernel_act(act_mask(), a->W->type);
+        if (a->T == 0 || a->T > MM_GEMV_MAX_T || !type_supported(a->W->type) || !mmx_act_applies(act, a->W->type) ||
+            (isa == MMX_ISA_AVX2 && act != MMX_ACT_F32) || mmx_mm_xpack_bytes(act, a->W->type, MM_GEMV_MAX_T, a->W->cols) > avail)
+            return false;
+        b.task[i] = (mm_task){{a->W, a->X, a->T, a->ldx, a->Y, a->ldy, act, ex->thread_scratch, avail},
+                              isa == MMX_ISA_AVX512 ? mmx_mm_gemv_avx512 : mmx_mm_gemv_avx2, true};
+        b.first_row[i + 1] = b.first_row[i] + a->W->rows;
+    }
+    if (ex->n_threads <= 1) mm_batch_worker(&b, 0, 1);
+    else mmx_pool_run(ex->pool, mm_batch_worker, &b);
+    return true;
+#else
+    (void)ex, (void)args, (void)n;
+    return false;
+#endif
+}
