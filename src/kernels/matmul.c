@@ -5,10 +5,12 @@
  * policy in kernels.h.
  */
 #include "matmul_impl.h"
+
 #include "../ops.h"
 #include "../quant.h"
 #include "../util.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +159,11 @@ bool mmx_kernel_matmul_variant(mmx_exec *ex, mmx_isa isa, mmx_act act, const mmx
         if (mmx_mm_panel_bytes(act, kc_for(K)) + mmx_mm_xpack_bytes(act, W->type, 1, K) > avail) return false;
         task.fn = isa == MMX_ISA_AVX512 ? mmx_mm_gemm_avx512 : mmx_mm_gemm_avx2;
     }
+    if (task.gemv && W->rows * K * T >= SMALL_MATMUL_ELEMS && ex->n_threads > 1 && act == mmx_kernel_act(act_mask(), W->type) &&
+        isa == mmx_cpu_isa()) {
+        const mmx_matmul_args a = {W, X, T, ldx, Y, ldy};
+        if (mmx_kernel_matmul_batch(ex, &a, 1)) return true;
+    }
     if (W->rows * K * T < SMALL_MATMUL_ELEMS || ex->n_threads <= 1) mm_worker(&task, 0, 1);
     else mmx_pool_run(ex->pool, mm_worker, &task);
     return true;
@@ -192,18 +199,33 @@ typedef struct {
     mm_task task[MM_BATCH_MAX];
     size_t first_row[MM_BATCH_MAX + 1]; /* prefix sums of the row counts */
     size_t n;
+    /* rows [0, n_static) are split evenly; the rest are taken in chunks by whichever thread is free,
+     * so a thread slowed by the machine (a shared VM's memory, an interrupt) does not leave the
+     * other spinning at the end of every product */
+    size_t n_static, chunk;
+    atomic_size_t next;
 } mm_batch;
 
-static void mm_batch_worker(void *arg, int ith, int nth) {
-    const mm_batch *b = arg;
-    size_t r0, r1;
-    mmx_split_range(b->first_row[b->n], ith, nth, &r0, &r1);
+static void mm_batch_rows(const mm_batch *b, size_t r0, size_t r1, int ith) {
     for (size_t i = 0; i < b->n && r0 < r1; i++) {
         const size_t lo = b->first_row[i], hi = b->first_row[i + 1];
         if (r0 >= hi) continue;
         const size_t e = r1 < hi ? r1 : hi;
         b->task[i].fn(&b->task[i].job, r0 - lo, e - lo, aligned_scratch(b->task[i].job.scratch[ith]));
         r0 = e;
+    }
+}
+
+static void mm_batch_worker(void *arg, int ith, int nth) {
+    mm_batch *b = arg;
+    const size_t total = b->first_row[b->n];
+    size_t r0, r1;
+    mmx_split_range(b->n_static, ith, nth, &r0, &r1);
+    mm_batch_rows(b, r0, r1, ith);
+    for (;;) {
+        const size_t c = atomic_fetch_add_explicit(&b->next, b->chunk, memory_order_relaxed);
+        if (c >= total) break;
+        mm_batch_rows(b, c, c + b->chunk < total ? c + b->chunk : total, ith);
     }
 }
 
@@ -226,6 +248,11 @@ bool mmx_kernel_matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n
                               isa == MMX_ISA_AVX512 ? mmx_mm_gemv_avx512 : mmx_mm_gemv_avx2, true};
         b.first_row[i + 1] = b.first_row[i] + a->W->rows;
     }
+    const size_t total = b.first_row[n];
+    b.n_static = total * 3 / 4;
+    b.chunk = (total - b.n_static) / (4 * (size_t)(ex->n_threads > 0 ? ex->n_threads : 1));
+    if (b.chunk < 16) b.chunk = 16;
+    atomic_init(&b.next, b.n_static);
     if (ex->n_threads <= 1) mm_batch_worker(&b, 0, 1);
     else mmx_pool_run(ex->pool, mm_batch_worker, &b);
     return true;
