@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 mmx_model_params mmx_model_default_params(void) {
@@ -82,6 +83,48 @@ void mmx_model_free(mmx_model *m) {
     mmx_model_file_free(m->file);
     pthread_mutex_destroy(&m->compute_lock);
     free(m);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    const mmx_model_file *f;
+    size_t total;
+    mmx_stream_sum_fn sum;
+    uint64_t sums[64];
+} bw_job;
+
+static void bw_worker(void *arg, int ith, int nth) {
+    bw_job *j = arg;
+    size_t b0, b1, at = 0;
+    mmx_split_range(j->total, ith, nth, &b0, &b1);
+    uint64_t acc = 0;
+    for (size_t i = 0, n = mmx_model_file_n_tensors(j->f); i < n && at < b1; i++) {
+        const mmx_tensor *t = mmx_model_file_tensor(j->f, i);
+        const size_t lo = b0 > at ? b0 - at : 0, hi = b1 - at < t->n_bytes ? b1 - at : t->n_bytes;
+        at += t->n_bytes;
+        if (lo >= hi) continue;
+        /* the 64-byte lines wholly inside [lo, hi) */
+        const uintptr_t s = ((uintptr_t)t->data + lo + 63) & ~(uintptr_t)63, e = ((uintptr_t)t->data + hi) & ~(uintptr_t)63;
+        if (s < e) acc += j->sum((const void *)s, (size_t)(e - s));
+    }
+    j->sums[ith & 63] += acc;
+}
+
+double mmx_model_read_bandwidth(mmx_model *m) {
+    bw_job j = {m->file, 0, mmx_kernel_stream_sum(m->force_reference), {0}};
+    for (size_t i = 0, n = mmx_model_file_n_tensors(m->file); i < n; i++) j.total += mmx_model_file_tensor(m->file, i)->n_bytes;
+    if (!j.total) return 0;
+    pthread_mutex_lock(&m->compute_lock);
+    const double t0 = now_s();
+    mmx_pool_run(m->pool, bw_worker, &j);
+    const double dt = now_s() - t0;
+    pthread_mutex_unlock(&m->compute_lock);
+    return dt > 0 ? (double)j.total / dt / 1e9 : 0;
 }
 
 static size_t count_softmax(const mmx_config *c) {

@@ -96,6 +96,13 @@ struct mmx_model {
     const char *source_format;
 };
 
+/* Machine read bandwidth in GB/s (1e9 bytes), measured by one pass of the model's own thread pool
+ * over every mapped weight byte (each thread streams a contiguous share; mmx_kernel_stream_sum):
+ * the memory decode reads, through the threads decode uses, so nothing else competes for the cores
+ * and nothing is allocated.  Serialised with evaluation by the compute lock. 0 if there are no
+ * weights. */
+double mmx_model_read_bandwidth(mmx_model *m);
+
 /* ---- loader.c: a uniform view over an HF directory or a GGUF file ---------------------------- */
 typedef enum { MMX_SOURCE_HF, MMX_SOURCE_GGUF } mmx_source_kind;
 mmx_status mmx_model_file_open(const char *path, mmx_model_file **out, mmx_error *err);

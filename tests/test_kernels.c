@@ -350,3 +350,17 @@ TEST(kernels_attention_rows_match_reference) {
             }
     printf("    worst |error| %.3g\n", worst);
 }
+
+/* The bandwidth probe `mmx bench` uses must read every byte it is given: its sum equals the reference's
+ * (exact: integer sums) over sizes with and without a tail shorter than the 256-byte main step. */
+TEST(kernels_stream_sum_matches_reference) {
+    const size_t n = 64 * 1000 + 64 * 3;
+    uint64_t *buf = mmx_alloc_aligned(n);
+    CHECK(buf != NULL);
+    uint64_t x = 0x243f6a8885a308d3ull;
+    for (size_t i = 0; i < n / 8; i++) x ^= x << 13, x ^= x >> 7, x ^= x << 17, buf[i] = x;
+    const mmx_stream_sum_fn fast = mmx_kernel_stream_sum(false);
+    for (size_t len = 0; len <= n; len += len < 1024 ? 64 : 64 * 97) CHECKF(fast(buf, len) == mmx_stream_sum_ref(buf, len), "len=%zu", len);
+    CHECK(fast(buf, n) == mmx_stream_sum_ref(buf, n));
+    mmx_free_aligned(buf);
+}

@@ -12,6 +12,7 @@
  *       (median of REPS).
  * gemv: decode (T = 1) over ~256 MiB of weights (rows x 1024 columns; larger than the caches), GB/s of
  *       weight bytes per second (median of REPS) and its fraction of the measured read bandwidth.
+ *       --rows N: the same bytes as consecutive matrices of N rows, one call each (a model's sizes).
  * With no section named, runs all three.  Variants the CPU lacks are skipped.
  */
 #include "kernels/kernels.h"
@@ -161,6 +162,8 @@ static void bench_gemm(mmx_exec *ex, size_t T, int reps, const char *list) {
     free(X), free(Y);
 }
 
+static size_t gemv_rows_per_call = 0; /* --rows: the weights as consecutive matrices of this many rows */
+
 static void bench_gemv(mmx_exec *ex, int reps, double bw, const char *list) {
     const size_t cols = 1024, target = (size_t)256 << 20;
     printf("\ndecode GEMV, T=1, %zu columns, ~256 MiB of weights, GB/s of weights (median of %d)%s\n", cols, reps,
@@ -178,11 +181,16 @@ static void bench_gemv(mmx_exec *ex, int reps, double bw, const char *list) {
             if (variants[v].act == MMX_ACT_BF16) continue; /* decode keeps fp32 activations */
             double t[64];
             int n = reps < 64 ? reps : 64;
-            mmx_kernel_matmul_variant(ex, variants[v].isa, variants[v].act, &W, X, 1, cols, Y, rows);
-            for (int r = 0; r < n; r++) {
+            const size_t step = gemv_rows_per_call && gemv_rows_per_call < rows ? gemv_rows_per_call : rows;
+            for (int r = -1; r < n; r++) {
                 double t0 = now();
-                mmx_kernel_matmul_variant(ex, variants[v].isa, variants[v].act, &W, X, 1, cols, Y, rows);
-                t[r] = now() - t0;
+                for (size_t r0 = 0; r0 < rows; r0 += step) {
+                    mmx_matrix part = W;
+                    part.rows = rows - r0 < step ? rows - r0 : step;
+                    part.data = (const uint8_t *)W.data + r0 * W.row_bytes;
+                    mmx_kernel_matmul_variant(ex, variants[v].isa, variants[v].act, &part, X, 1, cols, Y + r0, rows);
+                }
+                if (r >= 0) t[r] = now() - t0;
             }
             const double gbs = bytes / median(t, n);
             printf("%-6s %-12s %8.2f GB/s", mmx_type_name(types[ti]), variants[v].name, gbs * 1e-9);
@@ -205,11 +213,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "-r") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-T") && i + 1 < argc) T = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--types") && i + 1 < argc) list = argv[++i];
+        else if (!strcmp(argv[i], "--rows") && i + 1 < argc) gemv_rows_per_call = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "bw")) do_bw = true;
         else if (!strcmp(argv[i], "gemm")) do_gemm = true;
         else if (!strcmp(argv[i], "gemv")) do_gemv = true;
         else {
-            fprintf(stderr, "usage: %s [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [bw] [gemm] [gemv]\n",
+            fprintf(stderr, "usage: %s [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [--rows N] [bw] [gemm] [gemv]\n",
                     argv[0]);
             return 2;
         }

@@ -37,7 +37,20 @@ mmx_gate_fn mmx_kernel_gate(bool reference) {
     return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_gate_avx512 : mmx_gate_ref;
 }
 
+uint64_t mmx_stream_sum_ref(const void *p, size_t n) {
+    const uint64_t *w = p;
+    uint64_t a[8] = {0};
+    for (size_t i = 0; i + 8 <= n / 8; i += 8)
+        for (int k = 0; k < 8; k++) a[k] += w[i + (size_t)k];
+    return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+}
+
+mmx_stream_sum_fn mmx_kernel_stream_sum(bool reference) {
+    return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_stream_sum_avx512 : mmx_stream_sum_ref;
+}
+
 #if !defined(__x86_64__)
+uint64_t mmx_stream_sum_avx512(const void *p, size_t n) { return mmx_stream_sum_ref(p, n); }
 bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t *n_keys, size_t G, const float *k,
                           const float *v, size_t ldkv, size_t d, float scale) {
     return false;

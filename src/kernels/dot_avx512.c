@@ -23,6 +23,20 @@ static inline __m512 exp512(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
+uint64_t mmx_stream_sum_avx512(const void *p, size_t n) {
+    const uint8_t *b = p;
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 256 <= n; i += 256) {
+        s0 = _mm512_add_epi64(s0, _mm512_load_si512(b + i));
+        s1 = _mm512_add_epi64(s1, _mm512_load_si512(b + i + 64));
+        s2 = _mm512_add_epi64(s2, _mm512_load_si512(b + i + 128));
+        s3 = _mm512_add_epi64(s3, _mm512_load_si512(b + i + 192));
+    }
+    for (; i + 64 <= n; i += 64) s0 = _mm512_add_epi64(s0, _mm512_load_si512(b + i));
+    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+}
+
 /* 1 / (1 + e^-v) */
 static inline __m512 sigmoid512(__m512 v) {
     return _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), exp512(_mm512_sub_ps(_mm512_setzero_ps(), v))));

@@ -59,6 +59,14 @@ mmx_gate_fn mmx_kernel_gate(bool reference);
 bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t *n_keys, size_t G, const float *k,
                           const float *v, size_t ldkv, size_t d, float scale);
 
+/* Sum of the 64-bit words of n bytes (p 64-byte aligned, n a multiple of 64): a pure streaming read,
+ * what `mmx bench` measures the machine's read bandwidth with (the value only defeats dead-code
+ * elimination).  The AVX-512 variant keeps four 512-bit loads in flight per step. */
+typedef uint64_t (*mmx_stream_sum_fn)(const void *p, size_t n);
+uint64_t mmx_stream_sum_ref(const void *p, size_t n);
+uint64_t mmx_stream_sum_avx512(const void *p, size_t n);
+mmx_stream_sum_fn mmx_kernel_stream_sum(bool reference);
+
 /* Dequantize one row of n elements of `type` to fp32 (reference; exact for float types). */
 void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
 

@@ -154,7 +154,7 @@ static float dot1_bf16(const uint8_t *p, const float *x, size_t cols) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
     for (; i + 64 <= cols; i += 64) {
-        _mm_prefetch((const char *)(p + 2 * i) + 1024, _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + 2 * i) + 2048, _MM_HINT_T0);
         a0 = _mm512_fmadd_ps(bf16x16(p + 2 * i), _mm512_loadu_ps(x + i), a0);
         a1 = _mm512_fmadd_ps(bf16x16(p + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
         a2 = _mm512_fmadd_ps(bf16x16(p + 2 * i + 64), _mm512_loadu_ps(x + i + 32), a2);
@@ -968,9 +968,9 @@ static inline __m512i cat256(__m256i lo, __m256i hi) { return _mm512_inserti64x4
  * scales and minimums unpacked at once (bytes sc0..7, m0..7), the 256 levels as four 64-byte vectors
  * (sub-block pairs (0,2) (1,3) (4,6) (5,7)), four vpdpbusd per token, and the lanes scaled by
  * d sc_s dX_s of their sub-block; the minimum term -dmin m_s dX_s sum q_x as one 8-wide FMA. */
-static void gemv_q8_k45_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A) {
+static inline __attribute__((always_inline)) void gemv_q8_k45_rows_t(const mm_job *j, size_t r0, size_t r1, const gv_act *A, const size_t T) {
     const mmx_matrix *W = j->W;
-    const size_t K = W->cols, T = j->T;
+    const size_t K = W->cols;
     const bool q5 = W->type == MMX_TYPE_Q5_K;
     const size_t sb_bytes = q5 ? 176 : 144, qs_off = q5 ? 48 : 16;
     const __m512i m4 = _mm512_set1_epi8(15), b16 = _mm512_set1_epi8(16);
@@ -986,9 +986,12 @@ static void gemv_q8_k45_rows(const mm_job *j, size_t r0, size_t r1, const gv_act
     const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *p = row_ptr(W, r);
-        __m512 acc[MM_GEMV_MAX_T];
+        /* four accumulators per token: one chain per sub-block pair, so the FMAs of a superblock do
+         * not wait on each other */
+        __m512 acc[MM_GEMV_MAX_T][4];
         __m256 accm[MM_GEMV_MAX_T];
-        for (size_t t = 0; t < T; t++) acc[t] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
+        for (size_t t = 0; t < T; t++)
+            acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
         for (size_t sb = 0; sb < K / 256; sb++, p += sb_bytes) {
             _mm_prefetch((const char *)p + 4 * sb_bytes, _MM_HINT_T0);
             _mm_prefetch((const char *)p + 4 * sb_bytes + 64, _MM_HINT_T0);
@@ -1022,11 +1025,10 @@ static void gemv_q8_k45_rows(const mm_job *j, size_t r0, size_t r1, const gv_act
                 const __m512i i2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w2, _mm512_loadu_si512(xq + 128));
                 const __m512i i3 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w3, _mm512_loadu_si512(xq + 192));
                 const __m512 s = _mm512_castps256_ps512(_mm256_mul_ps(dsc, _mm256_loadu_ps(A[t].dXl + 8 * sb)));
-                __m512 a = acc[t];
-                a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_permutexvar_ps(idx0, s), a);
-                a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_permutexvar_ps(idx1, s), a);
-                a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i2), _mm512_permutexvar_ps(idx2, s), a);
-                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i3), _mm512_permutexvar_ps(idx3, s), a);
+                acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_permutexvar_ps(idx0, s), acc[t][0]);
+                acc[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_permutexvar_ps(idx1, s), acc[t][1]);
+                acc[t][2] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i2), _mm512_permutexvar_ps(idx2, s), acc[t][2]);
+                acc[t][3] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i3), _mm512_permutexvar_ps(idx3, s), acc[t][3]);
                 accm[t] = _mm256_fmadd_ps(mdm, _mm256_loadu_ps(A[t].sX + 8 * sb), accm[t]);
             }
         }
@@ -1035,45 +1037,71 @@ static void gemv_q8_k45_rows(const mm_job *j, size_t r0, size_t r1, const gv_act
             __m128 s = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
             s = _mm_add_ps(s, _mm_movehl_ps(s, s));
             s = _mm_add_ss(s, _mm_movehdup_ps(s));
-            j->Y[t * j->ldy + r] = _mm512_reduce_add_ps(acc[t]) + _mm_cvtss_f32(s);
+            j->Y[t * j->ldy + r] =
+                _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]), _mm512_add_ps(acc[t][2], acc[t][3]))) +
+                _mm_cvtss_f32(s);
         }
     }
 }
 
-static void gemv_q8_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A) {
+/* The token count as a compile-time constant, so the per-token accumulators live in registers (with a
+ * run-time T the compiler keeps acc[t] on the stack and every FMA waits on a store and a reload). */
+static void gemv_q8_k45_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A) {
+    switch (j->T) {
+    case 1: gemv_q8_k45_rows_t(j, r0, r1, A, 1); break;
+    case 2: gemv_q8_k45_rows_t(j, r0, r1, A, 2); break;
+    case 3: gemv_q8_k45_rows_t(j, r0, r1, A, 3); break;
+    default: gemv_q8_k45_rows_t(j, r0, r1, A, 4); break;
+    }
+}
+
+static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j, size_t r0, size_t r1, const gv_act *A, const size_t T) {
     const mmx_matrix *W = j->W;
-    const size_t K = W->cols, T = j->T, nch = (K + 32) / 64; /* Q8_0/Q4_0: a last half chunk */
+    const size_t K = W->cols, nch = (K + 32) / 64; /* Q8_0/Q4_0: a last half chunk */
     const mmx_type type = W->type;
     const __m256i m4 = _mm256_set1_epi8(15);
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *p = row_ptr(W, r);
-        __m512 acc[MM_GEMV_MAX_T];
+        /* two accumulators per token (consecutive chunks alternate), so the FMA chain is half as long */
+        __m512 acc[MM_GEMV_MAX_T][2];
         __m256 accm[MM_GEMV_MAX_T];
-        for (size_t t = 0; t < T; t++) acc[t] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
-#define GV_CHUNK(c, wl, dWl)                                                                        \
+        for (size_t t = 0; t < T; t++) acc[t][0] = acc[t][1] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
+#define GV_CHUNK(c, wl, dWl, h)                                                                        \
     for (size_t t = 0; t < T; t++) {                                                                \
         const __m512i xs = _mm512_loadu_si512(A[t].q + 64 * (c));                                   \
         const __m512i is = _mm512_dpbusd_epi32(_mm512_loadu_si512(A[t].cinit + 16 * (c)), (wl), xs);\
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps((dWl), _mm512_loadu_ps(A[t].dXl + 16 * (c))), acc[t]); \
+        acc[t][h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps((dWl), _mm512_loadu_ps(A[t].dXl + 16 * (c))), acc[t][h]); \
     }
         switch (type) {
-        case MMX_TYPE_Q8_0:
-            for (size_t c = 0; c < nch; c++, p += 68) {
-                _mm_prefetch((const char *)p + 512, _MM_HINT_T0);
-                const bool half = 64 * c + 32 == K;
-                const __m512i w = cat256(_mm256_loadu_si256((const __m256i *)(p + 2)),
-                                         half ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(p + 36)));
-                const __m512i wl = _mm512_abs_epi8(w);
-                const __mmask64 neg = _mm512_movepi8_mask(w);
-                const __m512 dWl = two_lanes(f16(p), half ? 0.0f : f16(p + 34));
-                for (size_t t = 0; t < T; t++) {
-                    const __m512i x = _mm512_loadu_si512(A[t].q + 64 * c);
-                    const __m512i xs = _mm512_mask_sub_epi8(x, neg, _mm512_setzero_si512(), x);
-                    const __m512i is = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wl, xs);
-                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dWl, _mm512_loadu_ps(A[t].dXl + 16 * c)), acc[t]);
-                }
+        case MMX_TYPE_Q8_0: {
+            /* |w| as the unsigned operand, sign(w) moved onto the activations */
+#define Q8_CHUNK(c, h)                                                                                           \
+    do {                                                                                                         \
+        const uint8_t *pc = p + 68 * (c);                                                                        \
+        _mm_prefetch((const char *)pc + 512, _MM_HINT_T0);                                                       \
+        const bool half = 64 * (c) + 32 == K;                                                                    \
+        const __m512i w = cat256(_mm256_loadu_si256((const __m256i *)(pc + 2)),                                 \
+                                 half ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(pc + 36)));  \
+        const __m512i wl = _mm512_abs_epi8(w);                                                                   \
+        const __mmask64 neg = _mm512_movepi8_mask(w);                                                            \
+        const __m512 dWl = two_lanes(f16(pc), half ? 0.0f : f16(pc + 34));                                      \
+        for (size_t t = 0; t < T; t++) {                                                                         \
+            const __m512i x = _mm512_loadu_si512(A[t].q + 64 * (c));                                             \
+            const __m512i xs = _mm512_mask_sub_epi8(x, neg, _mm512_setzero_si512(), x);                          \
+            const __m512i is = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wl, xs);                              \
+            acc[t][h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dWl, _mm512_loadu_ps(A[t].dXl + 16 * (c))), \
+                                        acc[t][h]);                                                              \
+        }                                                                                                        \
+    } while (0)
+            size_t c = 0;
+            for (; c + 2 <= nch; c += 2) {
+                Q8_CHUNK(c, 0);
+                Q8_CHUNK(c + 1, 1);
             }
+            if (c < nch) Q8_CHUNK(c, 0);
+#undef Q8_CHUNK
             break;
+        }
         case MMX_TYPE_Q4_0:
             for (size_t c = 0; c < nch; c++, p += 36) {
                 _mm_prefetch((const char *)p + 512, _MM_HINT_T0);
@@ -1086,7 +1114,7 @@ static void gemv_q8_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A)
                 const __m512i wl = _mm512_inserti64x4(
                     _mm512_castsi256_si512(_mm256_permute2x128_si256(lo, hi, 0x20)), _mm256_permute2x128_si256(lo, hi, 0x31), 1);
                 const __m512 dWl = two_lanes(f16(p), half ? 0.0f : f16(p + 18));
-                GV_CHUNK(c, wl, dWl)
+                GV_CHUNK(c, wl, dWl, 0)
             }
             break;
         case MMX_TYPE_Q4_K:
@@ -1109,7 +1137,7 @@ static void gemv_q8_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A)
                     }
                     const __m512i wl = cat256(lo, hi);
                     const __m512 dWl = two_lanes(dW[2 * jj], dW[2 * jj + 1]);
-                    GV_CHUNK(4 * sb + (size_t)jj, wl, dWl)
+                    GV_CHUNK(4 * sb + (size_t)jj, wl, dWl, 0)
                 }
                 const __m256 mv = _mm256_loadu_ps(mW);
                 for (size_t t = 0; t < T; t++) accm[t] = _mm256_fmadd_ps(mv, _mm256_loadu_ps(A[t].sX + 8 * sb), accm[t]);
@@ -1140,8 +1168,8 @@ static void gemv_q8_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A)
                     const __m512 dWa = _mm512_permutexvar_ps(lane4, _mm512_castps128_ps512(sA));
                     const __m512 dWb = _mm512_permutexvar_ps(lane4, _mm512_castps128_ps512(sB));
                     const size_t c = 4 * sb + 2 * (size_t)n;
-                    GV_CHUNK(c, cat256(q1, q2), dWa)
-                    GV_CHUNK(c + 1, cat256(q3, q4), dWb)
+                    GV_CHUNK(c, cat256(q1, q2), dWa, 0)
+                    GV_CHUNK(c + 1, cat256(q3, q4), dWb, 1)
                 }
             }
             break;
@@ -1154,8 +1182,19 @@ static void gemv_q8_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A)
             __m128 s = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
             s = _mm_add_ps(s, _mm_movehl_ps(s, s));
             s = _mm_add_ss(s, _mm_movehdup_ps(s));
-            j->Y[t * j->ldy + r] = _mm512_reduce_add_ps(acc[t]) + _mm_cvtss_f32(s);
+            j->Y[t * j->ldy + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1])) + _mm_cvtss_f32(s);
         }
+    }
+}
+
+/* The token count as a compile-time constant, so the per-token accumulators live in registers (with a
+ * run-time T the compiler keeps acc[t] on the stack and every FMA waits on a store and a reload). */
+static void gemv_q8_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A) {
+    switch (j->T) {
+    case 1: gemv_q8_rows_t(j, r0, r1, A, 1); break;
+    case 2: gemv_q8_rows_t(j, r0, r1, A, 2); break;
+    case 3: gemv_q8_rows_t(j, r0, r1, A, 3); break;
+    default: gemv_q8_rows_t(j, r0, r1, A, 4); break;
     }
 }
 
@@ -1174,17 +1213,18 @@ static void deinterleave32(const float *x, size_t K, float *xd) {
     }
 }
 
-static void gemv_bf16_rows(const mm_job *j, size_t r0, size_t r1, const float *xd) {
-    const size_t K = j->W->cols, T = j->T, K32 = K / 32 * 32, K64 = K / 64 * 64;
+static inline __attribute__((always_inline)) void gemv_bf16_rows_t(const mm_job *j, size_t r0, size_t r1, const float *xd, const size_t T) {
+    const size_t K = j->W->cols, K32 = K / 32 * 32, K64 = K / 64 * 64;
     const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *p = row_ptr(j->W, r);
-        __m512 acc[MM_GEMV_MAX_T][2];
-        for (size_t t = 0; t < T; t++) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+        /* four accumulators per token (even/odd halves of two loads): four independent FMA chains */
+        __m512 acc[MM_GEMV_MAX_T][4];
+        for (size_t t = 0; t < T; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = _mm512_setzero_ps();
         size_t i = 0;
         for (; i < K64; i += 64) {
-            _mm_prefetch((const char *)(p + 2 * i) + 1024, _MM_HINT_T0);
-            _mm_prefetch((const char *)(p + 2 * i) + 1088, _MM_HINT_T0);
+            _mm_prefetch((const char *)(p + 2 * i) + 2048, _MM_HINT_T0);
+            _mm_prefetch((const char *)(p + 2 * i) + 2048 + 64, _MM_HINT_T0);
             const __m512i w0 = _mm512_loadu_si512(p + 2 * i), w1 = _mm512_loadu_si512(p + 2 * i + 64);
             const __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16)), o0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi));
             const __m512 e1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16)), o1 = _mm512_castsi512_ps(_mm512_and_si512(w1, hi));
@@ -1192,8 +1232,8 @@ static void gemv_bf16_rows(const mm_job *j, size_t r0, size_t r1, const float *x
                 const float *x = xd + t * K + i;
                 acc[t][0] = _mm512_fmadd_ps(e0, _mm512_loadu_ps(x), acc[t][0]);
                 acc[t][1] = _mm512_fmadd_ps(o0, _mm512_loadu_ps(x + 16), acc[t][1]);
-                acc[t][0] = _mm512_fmadd_ps(e1, _mm512_loadu_ps(x + 32), acc[t][0]);
-                acc[t][1] = _mm512_fmadd_ps(o1, _mm512_loadu_ps(x + 48), acc[t][1]);
+                acc[t][2] = _mm512_fmadd_ps(e1, _mm512_loadu_ps(x + 32), acc[t][2]);
+                acc[t][3] = _mm512_fmadd_ps(o1, _mm512_loadu_ps(x + 48), acc[t][3]);
             }
         }
         for (; i < K32; i += 32) {
@@ -1209,7 +1249,20 @@ static void gemv_bf16_rows(const mm_job *j, size_t r0, size_t r1, const float *x
             for (size_t t = 0; t < T; t++)
                 acc[t][0] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(tail16(K - i), j->X + t * j->ldx + i), acc[t][0]);
         }
-        for (size_t t = 0; t < T; t++) j->Y[t * j->ldy + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
+        for (size_t t = 0; t < T; t++)
+            j->Y[t * j->ldy + r] =
+                _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]), _mm512_add_ps(acc[t][2], acc[t][3])));
+    }
+}
+
+/* The token count as a compile-time constant, so the per-token accumulators live in registers (with a
+ * run-time T the compiler keeps acc[t] on the stack and every FMA waits on a store and a reload). */
+static void gemv_bf16_rows(const mm_job *j, size_t r0, size_t r1, const float *xd) {
+    switch (j->T) {
+    case 1: gemv_bf16_rows_t(j, r0, r1, xd, 1); break;
+    case 2: gemv_bf16_rows_t(j, r0, r1, xd, 2); break;
+    case 3: gemv_bf16_rows_t(j, r0, r1, xd, 3); break;
+    default: gemv_bf16_rows_t(j, r0, r1, xd, 4); break;
     }
 }
 
