@@ -81,6 +81,12 @@ typedef struct mmx_model_params {
     int n_threads;            /* worker threads incl. the caller; <= 0: all online CPUs */
     size_t lightning_block;   /* block size B of the lightning prefill (SPEC §4.4); 0: 256 */
     bool force_reference;     /* run the scalar reference kernels only (also: env MMX_REFERENCE=1) */
+    /* Precision the activations enter the matrix products with (weights are always used exactly as
+     * stored): a comma list of "q8" (int8 activations for the block-quantized types), "bf16" (bf16
+     * activations for BF16 weights in prefill; decode keeps fp32), "fast" (both) or "f32" (neither:
+     * fp32 everywhere, exact to fp32 accumulation) or "default" ("q8").  NULL: env MMX_ACT if set,
+     * else the default (README, "Precision").  The string is read during mmx_model_load only. */
+    const char *activations;
 } mmx_model_params;
 
 mmx_model_params mmx_model_default_params(void);

@@ -16,6 +16,7 @@ mmx_model_params mmx_model_default_params(void) {
     p.n_threads = 0;
     p.lightning_block = 0;
     p.force_reference = false;
+    p.activations = NULL;
     return p;
 }
 
@@ -61,6 +62,7 @@ mmx_status mmx_model_load(const char *path, const mmx_model_params *params, mmx_
     }
     m->params = p;
     m->force_reference = p.force_reference || mmx_env_force_reference();
+    m->act_mask = mmx_act_parse(p.activations ? p.activations : getenv("MMX_ACT"));
     for (size_t l = 0; l < m->config.n_layers; l++) m->layer_pattern[l] = m->config.is_softmax[l] ? 'S' : 'L';
     m->layer_pattern[m->config.n_layers] = 0;
     m->pool = mmx_pool_create(p.n_threads);
@@ -259,7 +261,7 @@ mmx_status mmx_seq_create(mmx_model *m, const mmx_seq_params *params, mmx_seq **
                         p.n_ctx, p.n_batch);
     }
     for (int i = 0; i < nt; i++) ws->thread_scratch[i] = ws->thread_scratch_all + (size_t)i * scratch;
-    s->exec = (mmx_exec){m->pool, nt, m->force_reference, ws->thread_scratch, scratch};
+    s->exec = (mmx_exec){m->pool, nt, m->force_reference, ws->thread_scratch, scratch, m->act_mask};
     *out = s;
     return MMX_OK;
 }

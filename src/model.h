@@ -86,6 +86,7 @@ struct mmx_model {
     mmx_pool *pool;
     pthread_mutex_t compute_lock;
     bool force_reference;
+    unsigned act_mask; /* activation precisions enabled (kernels.h, mmx_act_parse) */
     /* owned allocations behind the weights: fp32 copies of vectors, expert matrix arrays */
     void *owned;
     char layer_pattern[MMX_MAX_LAYERS + 1];

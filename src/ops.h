@@ -16,6 +16,7 @@ typedef struct mmx_exec {
     bool reference;        /* force scalar reference kernels */
     float **thread_scratch;/* n_threads buffers of scratch_floats floats each */
     size_t scratch_floats;
+    unsigned act_mask;     /* activation precisions enabled (kernels.h PRECISION POLICY, mmx_act_parse) */
 } mmx_exec;
 
 /* Y[t, r] = sum_c W[r, c] * X[t, c] for t < T, r < W->rows.  X rows ldx apart, Y rows ldy apart.

@@ -54,6 +54,7 @@ static double run_path(const char *model_path, const golden *g, size_t block, si
     mp.n_threads = threads;
     mp.lightning_block = block;
     mp.force_reference = reference;
+    mp.activations = "f32"; /* the exact path: these tolerances are for fp32 activations */
     mmx_model *m = NULL;
     mmx_error err;
     if (mmx_model_load(model_path, &mp, &m, &err) != MMX_OK) {
@@ -140,7 +141,9 @@ TEST(sequences_interleaved_are_independent) {
     REQUIRE(golden_load(G "tiny-bf16/logits-80.f32", &g));
     mmx_model *m = NULL;
     mmx_error err;
-    REQUIRE(mmx_model_load(G "tiny-bf16", NULL, &m, &err) == MMX_OK);
+    mmx_model_params mp = mmx_model_default_params();
+    mp.activations = "f32";
+    REQUIRE(mmx_model_load(G "tiny-bf16", &mp, &m, &err) == MMX_OK);
     mmx_seq_params sp = {g.T, 16};
     mmx_seq *a, *b;
     REQUIRE(mmx_seq_create(m, &sp, &a, &err) == MMX_OK && mmx_seq_create(m, &sp, &b, &err) == MMX_OK);
@@ -183,7 +186,7 @@ TEST(golden_every_isa_level) {
     for (int k = 0; k < 3; k++) {
         char out[600], *cmd = malloc(len + 2048), msg[512];
         snprintf(out, sizeof out, "%s/isa-%s.f32", mmx_test_tmpdir(), isas[k]);
-        sprintf(cmd, "MMX_ISA=%s %s logits -m " G "gguf/minimax01-tiny-bf16.gguf --tokens %s --out %s", isas[k],
+        sprintf(cmd, "MMX_ACT=f32 MMX_ISA=%s %s logits -m " G "gguf/minimax01-tiny-bf16.gguf --tokens %s --out %s", isas[k],
                 mmx_test_bin(), list, out);
         int rc = mmx_test_run(cmd, msg, sizeof msg);
         free(cmd);
@@ -223,11 +226,13 @@ static double mean_kl(const float *ref, const float *x, size_t T, size_t V) {
 /* Item 6 of the speed issue on the shared tiny Q8_0 file: the logits mmx computes from it, with fp32
  * and with int8 activations (the default for quantized weights), are no further (mean KL) from the
  * unquantized model's float64 logits than llama.cpp's logits on the same file. */
-TEST(golden_q8_0_activations_no_worse_than_llamacpp) {
+static void check_no_worse_than_llamacpp(const char *gguf_stem, const char *const *acts, int n_acts) {
     golden g;
     REQUIRE(golden_load(G "tiny-bf16/logits-80.f32", &g));
     float *llama = malloc(g.T * g.V * sizeof(float)), *v = malloc(g.T * g.V * sizeof(float));
-    FILE *f = fopen(G "gguf/minimax01-tiny-bf16-q8_0.llamacpp-logits-80.f32", "rb");
+    char path[512];
+    snprintf(path, sizeof path, G "gguf/%s.llamacpp-logits-80.f32", gguf_stem);
+    FILE *f = fopen(path, "rb");
     REQUIRE(f && fread(llama, sizeof(float), g.T * g.V, f) == g.T * g.V);
     fclose(f);
     const double kl_llama = mean_kl(g.logits, llama, g.T, g.V);
@@ -235,12 +240,11 @@ TEST(golden_q8_0_activations_no_worse_than_llamacpp) {
     char *list = malloc(g.T * 8 + 1);
     size_t len = 0;
     for (size_t i = 0; i < g.T; i++) len += (size_t)sprintf(list + len, i ? ",%d" : "%d", g.tokens[i]);
-    const char *acts[] = {"f32", "q8"};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < n_acts; k++) {
         char out[600], *cmd = malloc(len + 2048), msg[512];
         snprintf(out, sizeof out, "%s/act-%s.f32", mmx_test_tmpdir(), acts[k]);
-        sprintf(cmd, "MMX_ACT=%s %s logits -m " G "gguf/minimax01-tiny-bf16-q8_0.gguf --tokens %s --out %s", acts[k],
-                mmx_test_bin(), list, out);
+        sprintf(cmd, "MMX_ACT=%s %s logits -m " G "gguf/%s.gguf --tokens %s --out %s", acts[k], mmx_test_bin(), gguf_stem,
+                list, out);
         int rc = mmx_test_run(cmd, msg, sizeof msg);
         free(cmd);
         CHECKF(rc == 0, "MMX_ACT=%s: exit %d %s", acts[k], rc, msg);
@@ -256,4 +260,17 @@ TEST(golden_q8_0_activations_no_worse_than_llamacpp) {
     free(v);
     free(llama);
     golden_free(&g);
+}
+
+TEST(golden_q8_0_activations_no_worse_than_llamacpp) {
+    const char *acts[] = {"f32", "q8", "default"};
+    check_no_worse_than_llamacpp("minimax01-tiny-bf16-q8_0", acts, 3);
+}
+
+/* The BF16 file's default path (fp32 activations) against llama.cpp, which rounds activations to bf16
+ * for BF16 weights.  (The opt-in MMX_ACT=bf16 is not held to this: on this file its mean KL, 0.256, is
+ * above llama.cpp's 0.225, which is why it is not the default; docs/bench.md.) */
+TEST(golden_bf16_default_no_worse_than_llamacpp) {
+    const char *acts[] = {"f32", "default"};
+    check_no_worse_than_llamacpp("minimax01-tiny-bf16", acts, 2);
 }

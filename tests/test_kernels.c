@@ -96,7 +96,7 @@ static bool harness_init(harness *h, size_t max_cols, size_t n_batch, size_t lim
     if (limit_floats) scratch = limit_floats;
     h->buf = malloc(2 * scratch * sizeof(float));
     h->sc[0] = h->buf, h->sc[1] = h->buf + scratch;
-    h->ex = (mmx_exec){h->pool, 2, false, h->sc, scratch};
+    h->ex = (mmx_exec){h->pool, 2, false, h->sc, scratch, 0}; /* fp32 unless a test names a variant */
     return h->buf != NULL;
 }
 static void harness_free(harness *h) {
@@ -251,8 +251,12 @@ TEST(kernels_dequant_rows_exact) {
 }
 
 TEST(kernels_act_switch) {
-    CHECK(mmx_act_parse(NULL) == 1u << MMX_ACT_Q8); /* unset: int8 activations for quantized weights */
+    /* unset: int8 activations for quantized weights, fp32 for float weights */
+    CHECK(mmx_act_parse(NULL) == 1u << MMX_ACT_Q8);
+    CHECK(mmx_act_parse("default") == mmx_act_parse(NULL));
     CHECK(mmx_kernel_act(mmx_act_parse(NULL), MMX_TYPE_BF16) == MMX_ACT_F32);
+    CHECK(mmx_kernel_act(mmx_act_parse(NULL), MMX_TYPE_F16) == MMX_ACT_F32);
+    CHECK(mmx_kernel_act(mmx_act_parse("f32"), MMX_TYPE_BF16) == MMX_ACT_F32);
     CHECK(mmx_act_parse("f32") == 0);
     CHECK(mmx_act_parse("bf16") == 1u << MMX_ACT_BF16);
     CHECK(mmx_act_parse("q8") == 1u << MMX_ACT_Q8);

@@ -68,6 +68,7 @@ static float *run(const char *dir, const int32_t *tokens, size_t T, size_t V, si
     mmx_model_params mp = mmx_model_default_params();
     mp.n_threads = 2;
     mp.lightning_block = block;
+    mp.activations = "f32"; /* exactness against float64: the fp32-activation path */
     mmx_model *m = NULL;
     mmx_error err;
     if (mmx_model_load(dir, &mp, &m, &err) != MMX_OK) {

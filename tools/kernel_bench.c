@@ -233,7 +233,7 @@ int main(int argc, char **argv) {
     float **sc = malloc((size_t)threads * sizeof *sc);
     if (!buf || !sc) return 1;
     for (int i = 0; i < threads; i++) sc[i] = buf + (size_t)i * scratch;
-    mmx_exec ex = {pool, threads, false, sc, scratch};
+    mmx_exec ex = {pool, threads, false, sc, scratch, 0}; /* variants are named explicitly */
     double bw = do_bw ? bench_bw(pool, reps) : 0;
     if (do_gemm) bench_gemm(&ex, T, reps, list);
     if (do_gemv) bench_gemv(&ex, reps, bw, list);

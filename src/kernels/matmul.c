@@ -35,7 +35,7 @@ bool mmx_act_applies(mmx_act act, mmx_type wtype) {
 
 unsigned mmx_act_parse(const char *s) {
     unsigned mask = 0;
-    if (!s) return 1u << MMX_ACT_Q8; /* the default (kernels.h, PRECISION POLICY) */
+    if (!s || !strcmp(s, "default")) return 1u << MMX_ACT_Q8; /* kernels.h, PRECISION POLICY */
     while (*s) {
         size_t n = strcspn(s, ",+");
         if (n == 4 && !strncmp(s, "bf16", 4)) mask |= 1u << MMX_ACT_BF16;
@@ -45,12 +45,6 @@ unsigned mmx_act_parse(const char *s) {
         if (*s) s++;
     }
     return mask;
-}
-
-static unsigned act_mask(void) {
-    static int cached = -1;
-    if (cached < 0) cached = (int)mmx_act_parse(getenv("MMX_ACT"));
-    return (unsigned)cached;
 }
 
 mmx_act mmx_kernel_act(unsigned mask, mmx_type wtype) {
@@ -140,6 +134,8 @@ static bool type_supported(mmx_type t) {
     return t == MMX_TYPE_F32 || t == MMX_TYPE_F16 || t == MMX_TYPE_BF16 || is_block_quant(t);
 }
 
+static bool matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n, int forced_act);
+
 bool mmx_kernel_matmul_variant(mmx_exec *ex, mmx_isa isa, mmx_act act, const mmx_matrix *W, const float *X,
                                size_t T, size_t ldx, float *Y, size_t ldy) {
 #if defined(__x86_64__)
@@ -159,10 +155,9 @@ bool mmx_kernel_matmul_variant(mmx_exec *ex, mmx_isa isa, mmx_act act, const mmx
         if (mmx_mm_panel_bytes(act, kc_for(K)) + mmx_mm_xpack_bytes(act, W->type, 1, K) > avail) return false;
         task.fn = isa == MMX_ISA_AVX512 ? mmx_mm_gemm_avx512 : mmx_mm_gemm_avx2;
     }
-    if (task.gemv && W->rows * K * T >= SMALL_MATMUL_ELEMS && ex->n_threads > 1 && act == mmx_kernel_act(act_mask(), W->type) &&
-        isa == mmx_cpu_isa()) {
+    if (task.gemv && W->rows * K * T >= SMALL_MATMUL_ELEMS && ex->n_threads > 1 && isa == mmx_cpu_isa()) {
         const mmx_matmul_args a = {W, X, T, ldx, Y, ldy};
-        if (mmx_kernel_matmul_batch(ex, &a, 1)) return true;
+        if (matmul_batch(ex, &a, 1, act)) return true;
     }
     if (W->rows * K * T < SMALL_MATMUL_ELEMS || ex->n_threads <= 1) mm_worker(&task, 0, 1);
     else mmx_pool_run(ex->pool, mm_worker, &task);
@@ -188,7 +183,7 @@ size_t mmx_mm_kc(size_t K) { return kc_for(K); }
 
 bool mmx_kernel_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t T, size_t ldx, float *Y, size_t ldy) {
     if (ex->reference) return false;
-    return mmx_kernel_matmul_variant(ex, mmx_cpu_isa(), mmx_kernel_act(act_mask(), W->type), W, X, T, ldx, Y, ldy);
+    return mmx_kernel_matmul_variant(ex, mmx_cpu_isa(), mmx_kernel_act(ex->act_mask, W->type), W, X, T, ldx, Y, ldy);
 }
 
 /* ---- several decode matmuls in one pool pass -------------------------------------------------------- */
@@ -229,7 +224,10 @@ static void mm_batch_worker(void *arg, int ith, int nth) {
     }
 }
 
-bool mmx_kernel_matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n) {
+bool mmx_kernel_matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n) { return matmul_batch(ex, args, n, -1); }
+
+/* forced_act >= 0: every product in that precision (a variant call), else each by ex->act_mask */
+static bool matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n, int forced_act) {
 #if defined(__x86_64__)
     if (ex->reference || n > MM_BATCH_MAX || ex->scratch_floats * sizeof(float) < 2 * MM_ALIGN) return false;
     const mmx_isa isa = mmx_cpu_isa();
@@ -240,7 +238,7 @@ bool mmx_kernel_matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n
     b.first_row[0] = 0;
     for (size_t i = 0; i < n; i++) {
         const mmx_matmul_args *a = &args[i];
-        const mmx_act act = mmx_kernel_act(act_mask(), a->W->type);
+        const mmx_act act = forced_act >= 0 ? (mmx_act)forced_act : mmx_kernel_act(ex->act_mask, a->W->type);
         if (a->T == 0 || a->T > MM_GEMV_MAX_T || !type_supported(a->W->type) || !mmx_act_applies(act, a->W->type) ||
             (isa == MMX_ISA_AVX2 && act != MMX_ACT_F32) || mmx_mm_xpack_bytes(act, a->W->type, MM_GEMV_MAX_T, a->W->cols) > avail)
             return false;
