@@ -79,7 +79,7 @@ typedef struct mmx_model mmx_model;
 
 typedef struct mmx_model_params {
     int n_threads;            /* worker threads incl. the caller; <= 0: all online CPUs */
-    size_t lightning_block;   /* block size B of the lightning prefill (SPEC §4.4); 0: 256 */
+    size_t lightning_block;   /* block size B of the lightning prefill (SPEC §4.4); 0: 64 */
     bool force_reference;     /* run the scalar reference kernels only (also: env MMX_REFERENCE=1) */
     /* Precision the activations enter the matrix products with (weights are always used exactly as
      * stored): a comma list of "q8" (int8 activations for the block-quantized types), "bf16" (bf16

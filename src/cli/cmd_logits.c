@@ -14,7 +14,7 @@ static void usage(FILE *f) {
             "  [T, vocab] and prints the top-5 of the last position.\n"
             "  --step          feed one token at a time (the decode recurrence)\n"
             "  --chunk N       prefill in chunks of N tokens\n"
-            "  --block-size B  lightning prefill block size (default: the model's, 256)\n"
+            "  --block-size B  lightning prefill block size (default 64)\n"
             "  --reference     scalar reference kernels only (same as MMX_REFERENCE=1)\n");
 }
 
