@@ -87,12 +87,21 @@ typedef struct mmx_model_params {
      * fp32 everywhere, exact to fp32 accumulation) or "default" ("q8").  NULL: env MMX_ACT if set,
      * else the default (README, "Precision").  The string is read during mmx_model_load only. */
     const char *activations;
+    /* Read the weights into anonymous memory that the kernel may back with 2 MiB transparent huge
+     * pages, instead of leaving them mapped from the page cache in 4 KiB pages (also: env
+     * MMX_HUGEPAGES=1).  Decode streams every weight each token, and 4 KiB translations cost it 25-40%
+     * on the development VM (docs/bench.md).  Costs: the load reads the whole file (the page cache of
+     * what was read is dropped, so the weights are held once, as process memory), and the memory is
+     * not shared between processes.  Needs THP in "madvise" or "always" mode to help; harmless
+     * otherwise.  Default false: the files stay memory-mapped. */
+    bool weights_in_hugepages;
 } mmx_model_params;
 
 mmx_model_params mmx_model_default_params(void);
 
 /* Loads a model from `path`: either an HF directory (config.json + *.safetensors, optionally
- * model.safetensors.index.json) or a GGUF v3 file.  Weights are memory-mapped read-only; the files
+ * model.safetensors.index.json) or a GGUF v3 file.  Weights are memory-mapped read-only (unless
+ * params->weights_in_hugepages: then read into memory once every check has passed); the files
  * must stay unchanged while the model lives.  Every tensor the architecture needs is checked for
  * presence, type and shape before this returns.
  * Returns MMX_OK, MMX_ERR_IO, MMX_ERR_FORMAT, MMX_ERR_MODEL, MMX_ERR_UNSUPPORTED or MMX_ERR_NOMEM. */
@@ -116,6 +125,7 @@ typedef struct mmx_model_info {
     uint64_t n_params;         /* all parameters */
     uint64_t n_params_active;  /* parameters one token touches (top-k experts, one embedding row) */
     uint64_t weight_bytes;     /* bytes of all weight tensors as stored */
+    bool weights_in_hugepages; /* weights read into (huge-page) memory rather than mapped */
     uint64_t decode_weight_bytes; /* weight bytes one decoded token reads: all but the unused
                                      experts (E - k of E per layer) and all but one embedding row */
     uint64_t state_bytes;      /* per-sequence lightning state (fp32), independent of length */

@@ -496,6 +496,7 @@ mmx_status mmx_gguf_open(const char *path, mmx_gguf **out, mmx_error *err) {
 }
 
 /* ---- accessors ------------------------------------------------------------------------------ */
+mmx_mapfile *mmx_gguf_mapfile(mmx_gguf *g) { return g->map.data ? &g->map : NULL; }
 uint32_t mmx_gguf_version(const mmx_gguf *g) { return g->version; }
 size_t mmx_gguf_alignment(const mmx_gguf *g) { return g->alignment; }
 size_t mmx_gguf_n_kv(const mmx_gguf *g) { return g->n_kv; }

@@ -52,6 +52,8 @@ mmx_status mmx_gguf_parse(const void *buf, size_t len, const char *name, mmx_ggu
 /* mmap + parse.  Adds MMX_ERR_IO.  The mapping is released by mmx_gguf_free. */
 mmx_status mmx_gguf_open(const char *path, mmx_gguf **out, mmx_error *err);
 void mmx_gguf_free(mmx_gguf *g);
+/* The file mapping of a GGUF from mmx_gguf_open (NULL for one parsed from memory). */
+struct mmx_mapfile *mmx_gguf_mapfile(mmx_gguf *g);
 
 uint32_t mmx_gguf_version(const mmx_gguf *g);
 size_t mmx_gguf_alignment(const mmx_gguf *g);

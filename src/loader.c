@@ -4,6 +4,7 @@
  * Everything is memory-mapped by the parsers; nothing is copied here.
  */
 #include "gguf.h"
+#include "mapfile.h"
 #include "model.h"
 #include "safetensors.h"
 #include "strmap.h"
@@ -236,6 +237,20 @@ mmx_status mmx_model_file_open(const char *path, mmx_model_file **out, mmx_error
         return st;
     }
     *out = f;
+    return MMX_OK;
+}
+
+mmx_status mmx_model_file_load_hugepages(mmx_model_file *f, mmx_error *err) {
+    if (f->gguf) {
+        mmx_mapfile *m = mmx_gguf_mapfile(f->gguf);
+        if (m) return mmx_mapfile_load_hugepages(m, f->gguf_path, err);
+    }
+    for (size_t i = 0; i < f->n_shards; i++) {
+        mmx_mapfile *m = mmx_st_mapfile(f->shards[i]);
+        if (!m) continue;
+        mmx_status st = mmx_mapfile_load_hugepages(m, f->shard_paths[i], err);
+        if (st != MMX_OK) return st;
+    }
     return MMX_OK;
 }
 

@@ -17,6 +17,7 @@ mmx_model_params mmx_model_default_params(void) {
     p.lightning_block = 0;
     p.force_reference = false;
     p.activations = NULL;
+    p.weights_in_hugepages = false;
     return p;
 }
 
@@ -46,6 +47,10 @@ mmx_status mmx_model_load(const char *path, const mmx_model_params *params, mmx_
         }
     }
     if (st == MMX_OK) st = mmx_minimax01_bind_weights(m, err);
+    const char *hp_env = getenv("MMX_HUGEPAGES");
+    m->weights_in_hugepages = p.weights_in_hugepages || (hp_env && *hp_env && strcmp(hp_env, "0") != 0);
+    /* after every check passed, so a bad file is refused without reading it whole */
+    if (st == MMX_OK && m->weights_in_hugepages) st = mmx_model_file_load_hugepages(m->file, err);
     if (st != MMX_OK) {
         mmx_model_free(m);
         return st;
@@ -159,6 +164,7 @@ void mmx_model_get_info(const mmx_model *m, mmx_model_info *info) {
     info->n_params = m->n_params;
     info->n_params_active = m->n_params_active;
     info->weight_bytes = m->weight_bytes;
+    info->weights_in_hugepages = m->weights_in_hugepages;
     info->decode_weight_bytes = m->decode_weight_bytes;
     size_t n_lin = c->n_layers - info->n_softmax_layers;
     info->state_bytes = (uint64_t)n_lin * c->n_heads * c->head_dim * c->head_dim * sizeof(float);

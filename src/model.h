@@ -86,6 +86,7 @@ struct mmx_model {
     mmx_pool *pool;
     pthread_mutex_t compute_lock;
     bool force_reference;
+    bool weights_in_hugepages; /* the files were read into huge-page memory (not mapped) */
     unsigned act_mask; /* activation precisions enabled (kernels.h, mmx_act_parse) */
     /* owned allocations behind the weights: fp32 copies of vectors, expert matrix arrays */
     void *owned;
@@ -108,6 +109,8 @@ double mmx_model_read_bandwidth(mmx_model *m);
 typedef enum { MMX_SOURCE_HF, MMX_SOURCE_GGUF } mmx_source_kind;
 mmx_status mmx_model_file_open(const char *path, mmx_model_file **out, mmx_error *err);
 void mmx_model_file_free(mmx_model_file *f);
+/* Moves every mapped file of f into huge-page-backed anonymous memory (mmx_mapfile_load_hugepages). */
+mmx_status mmx_model_file_load_hugepages(mmx_model_file *f, mmx_error *err);
 mmx_source_kind mmx_model_file_kind(const mmx_model_file *f);
 /* NULL when absent. */
 const mmx_tensor *mmx_model_file_find(const mmx_model_file *f, const char *name);

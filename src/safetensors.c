@@ -37,6 +37,8 @@ static const struct {
 };
 #define N_DTYPES (sizeof dtypes / sizeof dtypes[0])
 
+mmx_mapfile *mmx_st_mapfile(mmx_st *st) { return st->map.data ? &st->map : NULL; }
+
 void mmx_st_free(mmx_st *st) {
     if (!st) return;
     for (size_t i = 0; i < st->n; i++) free(st->names[i]);

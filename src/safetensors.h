@@ -28,6 +28,8 @@ mmx_status mmx_st_parse(const void *buf, size_t len, const char *name, mmx_st **
 /* mmap + parse; adds MMX_ERR_IO.  The mapping is released by mmx_st_free. */
 mmx_status mmx_st_open(const char *path, mmx_st **out, mmx_error *err);
 void mmx_st_free(mmx_st *st);
+/* The file mapping of a file from mmx_st_open (NULL for one parsed from memory). */
+struct mmx_mapfile *mmx_st_mapfile(mmx_st *st);
 
 size_t mmx_st_n_tensors(const mmx_st *st);
 const mmx_tensor *mmx_st_tensor(const mmx_st *st, size_t i);

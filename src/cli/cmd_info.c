@@ -69,7 +69,7 @@ int mmx_cmd_info(int argc, char **argv) {
         if (in.n_tensor_types[t]) printf(" %s x%zu", mmx_type_name((mmx_type)t), in.n_tensor_types[t]);
     printf("\n");
     human(a, sizeof a, (double)in.weight_bytes);
-    printf("memory, weights:  %s (memory-mapped)\n", a);
+    printf("memory, weights:  %s (%s)\n", a, in.weights_in_hugepages ? "read into huge-page memory" : "memory-mapped");
     human(a, sizeof a, (double)in.state_bytes);
     printf("memory, state:    %s per sequence (lightning, fp32, independent of length)\n", a);
     human(a, sizeof a, (double)in.kv_bytes_per_token);

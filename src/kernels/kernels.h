@@ -94,11 +94,14 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
  *                so the minimum and level terms see the same rounded X.  Both prefill and decode.
  *
  * The reduced paths are what llama.cpp does on CPU (bf16 dots for BF16, q8_0/q8_K activations for the
- * quantized types).  Choice: env MMX_ACT (read once), a comma list of "q8", "bf16", "fast" (both) or
- * "f32" (neither); unset means "q8".  So quantized weights, already lossy, take int8 activations
- * (3x the prefill throughput; measured mean KL from the unquantized model equal to llama.cpp's on the
- * same files, docs/bench.md), while float weights keep exact fp32 activations unless bf16 is asked for
- * (its KL, ~0.01 on the benchmark model, is not free).  A weight type not covered by the chosen
+ * quantized types).  Choice, per model: mmx_model_params.activations, or env MMX_ACT when that is NULL
+ * (read at load, kept in mmx_exec.act_mask), a comma list of "q8", "bf16", "fast" (both) or "f32"
+ * (neither); unset or "default" means "q8".  So quantized weights, already lossy, take int8
+ * activations (3x the prefill throughput; mean KL from the unquantized model no higher than
+ * llama.cpp's on the same files, docs/bench.md and tests/test_golden.c), while float weights keep exact
+ * fp32 activations unless bf16 is asked for: on the tiny golden BF16 file bf16 activations give a mean
+ * KL of 0.256 against llama.cpp's 0.225 (on the benchmark model they are within noise of llama.cpp),
+ * so they cannot be the default under the rule "no further from the exact model than llama.cpp".  A weight type not covered by the chosen
  * precision uses fp32 activations; the reference kernels (MMX_REFERENCE=1, --reference) always do.
  * Per-matmul quality: tests/test_kernels.c (NMSE bounds per variant).
  */
