@@ -83,9 +83,10 @@ typedef struct mmx_model_params {
     bool force_reference;     /* run the scalar reference kernels only (also: env MMX_REFERENCE=1) */
     /* Precision the activations enter the matrix products with (weights are always used exactly as
      * stored): a comma list of "q8" (int8 activations for the block-quantized types), "bf16" (bf16
-     * activations for BF16 weights in prefill; decode keeps fp32), "fast" (both) or "f32" (neither:
-     * fp32 everywhere, exact to fp32 accumulation) or "default" ("q8").  NULL: env MMX_ACT if set,
-     * else the default (README, "Precision").  The string is read during mmx_model_load only. */
+     * activations for BF16 weights in prefill, except the MoE gate/up products; decode keeps fp32),
+     * "fast" (both), "f32" (neither: fp32 everywhere, exact to fp32 accumulation) or "default"
+     * ("q8,bf16").  NULL: env MMX_ACT if set, else the default (README, "Precision").  The string
+     * is read during mmx_model_load only. */
     const char *activations;
     /* Read the weights into anonymous memory that the kernel may back with 2 MiB transparent huge
      * pages, instead of leaving them mapped from the page cache in 4 KiB pages (also: env

@@ -81,7 +81,7 @@ static mmx_status matrix(binder *b, const mmx_tensor *t, size_t rows, size_t col
     if (rb == 0 || rb * rows != t->n_bytes)
         return mmx_fail(b->err, MMX_ERR_MODEL, "%s: tensor '%s' of type %s: row length %zu is not a whole number of blocks",
                         origin(b, t), t->name, mmx_type_name(t->type), cols);
-    *out = (mmx_matrix){t->type, rows, cols, rb, t->data};
+    *out = (mmx_matrix){t->type, rows, cols, rb, t->data, false};
     count(b, t);
     return MMX_OK;
 }
@@ -139,7 +139,7 @@ static mmx_status experts_stacked(binder *b, const mmx_tensor *t, size_t E, size
         return mmx_fail(b->err, MMX_ERR_MODEL, "%s: tensor '%s': row length %zu is not a whole number of %s blocks",
                         origin(b, t), t->name, cols, mmx_type_name(t->type));
     for (size_t e = 0; e < E; e++)
-        out[e] = (mmx_matrix){t->type, rows, cols, rb, (const uint8_t *)t->data + (e * slab_rows + row0) * rb};
+        out[e] = (mmx_matrix){t->type, rows, cols, rb, (const uint8_t *)t->data + (e * slab_rows + row0) * rb, false};
     if (count_it) count(b, t);
     return MMX_OK;
 }
@@ -252,6 +252,14 @@ mmx_status mmx_minimax01_bind_weights(mmx_model *m, mmx_error *err) {
             m->weights.lm_head = m->weights.embed;
     }
     for (size_t l = 0; st == MMX_OK && l < c->n_layers; l++) st = bind_layer(&b, l);
+    /* The MoE gate/up products keep fp32 activations under any precision policy: rounding their input
+     * (the normed hidden state) to bf16 is what makes bf16 activations lossy -- on the tiny golden
+     * BF16 file it alone raises the mean KL from 0.046 to 0.256 (kernels.h, PRECISION POLICY). */
+    for (size_t l = 0; st == MMX_OK && l < c->n_layers; l++) {
+        mmx_layer_weights *w = &m->weights.layers[l];
+        for (size_t e = 0; e < c->n_experts; e++) w->w1[e].keep_f32_act = w->w3[e].keep_f32_act = true;
+        w->sh_gate.keep_f32_act = w->sh_up.keep_f32_act = true;
+    }
     if (st == MMX_OK && c->n_ff_shared && b.gguf)
         st = mmx_fail(err, MMX_ERR_UNSUPPORTED, "%s: shared experts are not defined for GGUF files", m->path);
     if (st == MMX_OK) {

@@ -48,6 +48,7 @@ typedef struct mmx_matrix {
     size_t rows, cols;
     size_t row_bytes;
     const void *data;
+    bool keep_f32_act; /* never bf16 activations for this product (minimax01_weights.c says why) */
 } mmx_matrix;
 
 typedef struct mmx_layer_weights {

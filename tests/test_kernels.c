@@ -127,7 +127,7 @@ static void check_matmul(harness *h, mmx_type type, size_t rows, size_t cols, co
     uint8_t *wq = malloc(rows * rb);
     for (size_t i = 0; i < rows * cols; i++) wf[i] = frand();
     for (size_t r = 0; r < rows; r++) mmx_quantize_row(type, wf + r * cols, wq + r * rb, cols);
-    mmx_matrix W = {type, rows, cols, rb, wq};
+    mmx_matrix W = {type, rows, cols, rb, wq, false};
     for (size_t k = 0; k < nT; k++) {
         const size_t T = Ts[k], ldx = cols + 3, ldy = rows + 5;
         float *X = malloc(T * ldx * sizeof(float)), *Xr = malloc(T * ldx * sizeof(float));
@@ -207,7 +207,7 @@ TEST(kernels_matmul_token_chunks) {
         for (size_t i = 0; i < rows * cols; i++) wf[i] = frand();
         for (size_t i = 0; i < T * cols; i++) X[i] = frand();
         for (size_t r = 0; r < rows; r++) mmx_quantize_row(types[ti], wf + r * cols, wq + r * rb, cols);
-        mmx_matrix W = {types[ti], rows, cols, rb, wq};
+        mmx_matrix W = {types[ti], rows, cols, rb, wq, false};
         for (size_t v = 0; v < N_VARIANTS; v++) {
             const variant *va = &variants[v];
             if (!variant_runs(va) || !mmx_act_applies(va->act, types[ti])) continue;
@@ -251,10 +251,10 @@ TEST(kernels_dequant_rows_exact) {
 }
 
 TEST(kernels_act_switch) {
-    /* unset: int8 activations for quantized weights, fp32 for float weights */
-    CHECK(mmx_act_parse(NULL) == 1u << MMX_ACT_Q8);
+    /* unset: int8 activations for quantized weights, bf16 for BF16 weights (prefill), fp32 for the rest */
+    CHECK(mmx_act_parse(NULL) == (1u << MMX_ACT_Q8 | 1u << MMX_ACT_BF16));
     CHECK(mmx_act_parse("default") == mmx_act_parse(NULL));
-    CHECK(mmx_kernel_act(mmx_act_parse(NULL), MMX_TYPE_BF16) == MMX_ACT_F32);
+    CHECK(mmx_kernel_act(mmx_act_parse(NULL), MMX_TYPE_BF16) == MMX_ACT_BF16);
     CHECK(mmx_kernel_act(mmx_act_parse(NULL), MMX_TYPE_F16) == MMX_ACT_F32);
     CHECK(mmx_kernel_act(mmx_act_parse("f32"), MMX_TYPE_BF16) == MMX_ACT_F32);
     CHECK(mmx_act_parse("f32") == 0);

@@ -114,7 +114,7 @@ static mmx_matrix make_matrix(mmx_type type, size_t rows, size_t cols) {
         mmx_quantize_row(type, row, data + r * rb, cols);
     }
     free(row);
-    return (mmx_matrix){type, rows, cols, rb, data};
+    return (mmx_matrix){type, rows, cols, rb, data, false};
 }
 
 static bool type_wanted(const char *list, mmx_type t) {

@@ -77,12 +77,13 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
  * format (bf16/f16 widened exactly, quantized blocks as scale * level with the level an exact
  * integer).  What differs is the precision the ACTIVATIONS X enter the products with:
  *
- *   MMX_ACT_F32  (default for F32/F16/BF16 weights; every type with MMX_ACT=f32): X stays fp32; products and sums in fp32
+ *   MMX_ACT_F32  (default for F32/F16 weights, BF16 decode and the MoE gate/up products; every product
+ *                with MMX_ACT=f32): X stays fp32; products and sums in fp32
  *                (FMA).  Only the summation order differs from the scalar reference, so the result is
  *                exact to fp32 accumulation; this is the path the golden tests (logits within 1e-4 of
  *                float64) run.  Weights are expanded to fp32 (prefill: once per panel slice, reused
  *                over all tokens; decode: in registers, straight from the stored bytes).
- *   MMX_ACT_BF16 (opt-in, BF16 weights only, AVX-512 BF16): X rounded to bf16 (round to nearest even, 8-bit
+ *   MMX_ACT_BF16 (default for BF16 weights in prefill, AVX-512 BF16): X rounded to bf16 (round to nearest even, 8-bit
  *                mantissa, relative error <= 2^-9 per value), pairs multiplied exactly and summed in
  *                fp32 by vdpbf16ps.  Decode (T <= 4) keeps fp32 activations (it is bound by memory,
  *                not by arithmetic, so rounding would buy nothing).
@@ -96,12 +97,13 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
  * The reduced paths are what llama.cpp does on CPU (bf16 dots for BF16, q8_0/q8_K activations for the
  * quantized types).  Choice, per model: mmx_model_params.activations, or env MMX_ACT when that is NULL
  * (read at load, kept in mmx_exec.act_mask), a comma list of "q8", "bf16", "fast" (both) or "f32"
- * (neither); unset or "default" means "q8".  So quantized weights, already lossy, take int8
- * activations (3x the prefill throughput; mean KL from the unquantized model no higher than
- * llama.cpp's on the same files, docs/bench.md and tests/test_golden.c), while float weights keep exact
- * fp32 activations unless bf16 is asked for: on the tiny golden BF16 file bf16 activations give a mean
- * KL of 0.256 against llama.cpp's 0.225 (on the benchmark model they are within noise of llama.cpp),
- * so they cannot be the default under the rule "no further from the exact model than llama.cpp".  A weight type not covered by the chosen
+ * (neither); unset or "default" means "q8,bf16".  So quantized weights, already lossy, take int8
+ * activations (3x the prefill throughput), and BF16 weights take bf16 activations in prefill EXCEPT
+ * the MoE gate/up products (mmx_matrix.keep_f32_act, set in minimax01_weights.c): rounding their input,
+ * the normed hidden state, is what makes bf16 activations lossy -- on the tiny golden BF16 file it
+ * alone moves the mean KL from 0.046 to 0.256, above llama.cpp's 0.225, which rounds every product.
+ * Each default is held to "mean KL from the exact model no higher than llama.cpp's on the same file"
+ * (tests/test_golden.c; docs/bench.md).  F16/F32 weights keep fp32.  A weight type not covered by the chosen
  * precision uses fp32 activations; the reference kernels (MMX_REFERENCE=1, --reference) always do.
  * Per-matmul quality: tests/test_kernels.c (NMSE bounds per variant).
  */

@@ -35,7 +35,7 @@ bool mmx_act_applies(mmx_act act, mmx_type wtype) {
 
 unsigned mmx_act_parse(const char *s) {
     unsigned mask = 0;
-    if (!s || !strcmp(s, "default")) return 1u << MMX_ACT_Q8; /* kernels.h, PRECISION POLICY */
+    if (!s || !strcmp(s, "default")) return 1u << MMX_ACT_Q8 | 1u << MMX_ACT_BF16; /* kernels.h, PRECISION POLICY */
     while (*s) {
         size_t n = strcspn(s, ",+");
         if (n == 4 && !strncmp(s, "bf16", 4)) mask |= 1u << MMX_ACT_BF16;
@@ -45,6 +45,13 @@ unsigned mmx_act_parse(const char *s) {
         if (*s) s++;
     }
     return mask;
+}
+
+/* The precision a product of W takes under `mask`: the weight type's, except that products marked
+ * keep_f32_act never take bf16 activations. */
+static mmx_act act_for(unsigned mask, const mmx_matrix *W) {
+    const mmx_act a = mmx_kernel_act(mask, W->type);
+    return a == MMX_ACT_BF16 && W->keep_f32_act ? MMX_ACT_F32 : a;
 }
 
 mmx_act mmx_kernel_act(unsigned mask, mmx_type wtype) {
@@ -143,6 +150,8 @@ bool mmx_kernel_matmul_variant(mmx_exec *ex, mmx_isa isa, mmx_act act, const mmx
         return false;
     if (isa == MMX_ISA_AVX2 && act != MMX_ACT_F32) return false; /* reduced-precision paths need AVX-512 */
     if (T == 0 || W->rows == 0) return true;
+    /* decode is bound by memory, not arithmetic: bf16 activations would buy nothing (PRECISION POLICY) */
+    if (act == MMX_ACT_BF16 && T <= MM_GEMV_MAX_T) act = MMX_ACT_F32;
     const size_t K = W->cols;
     if (ex->scratch_floats * sizeof(float) < 2 * MM_ALIGN) return false;
     const size_t avail = ex->scratch_floats * sizeof(float) - 2 * MM_ALIGN;
@@ -183,7 +192,7 @@ size_t mmx_mm_kc(size_t K) { return kc_for(K); }
 
 bool mmx_kernel_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t T, size_t ldx, float *Y, size_t ldy) {
     if (ex->reference) return false;
-    return mmx_kernel_matmul_variant(ex, mmx_cpu_isa(), mmx_kernel_act(ex->act_mask, W->type), W, X, T, ldx, Y, ldy);
+    return mmx_kernel_matmul_variant(ex, mmx_cpu_isa(), act_for(ex->act_mask, W), W, X, T, ldx, Y, ldy);
 }
 
 /* ---- several decode matmuls in one pool pass -------------------------------------------------------- */
@@ -238,7 +247,8 @@ static bool matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n, in
     b.first_row[0] = 0;
     for (size_t i = 0; i < n; i++) {
         const mmx_matmul_args *a = &args[i];
-        const mmx_act act = forced_act >= 0 ? (mmx_act)forced_act : mmx_kernel_act(ex->act_mask, a->W->type);
+        mmx_act act = forced_act >= 0 ? (mmx_act)forced_act : act_for(ex->act_mask, a->W);
+        if (act == MMX_ACT_BF16) act = MMX_ACT_F32; /* every product here is a decode product */
         if (a->T == 0 || a->T > MM_GEMV_MAX_T || !type_supported(a->W->type) || !mmx_act_applies(act, a->W->type) ||
             (isa == MMX_ISA_AVX2 && act != MMX_ACT_F32) || mmx_mm_xpack_bytes(act, a->W->type, MM_GEMV_MAX_T, a->W->cols) > avail)
             return false;
