@@ -34,7 +34,11 @@ uint64_t mmx_stream_sum_avx512(const void *p, size_t n) {
         s3 = _mm512_add_epi64(s3, _mm512_load_si512(b + i + 192));
     }
     for (; i + 64 <= n; i += 64) s0 = _mm512_add_epi64(s0, _mm512_load_si512(b + i));
-    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+    /* the lanes summed as unsigned (wrapping) words: _mm512_reduce_add_epi64 adds signed ones */
+    uint64_t lane[8], sum = 0;
+    _mm512_storeu_si512(lane, _mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+    for (int k = 0; k < 8; k++) sum += lane[k];
+    return sum;
 }
 
 /* 1 / (1 + e^-v) */
