@@ -799,10 +799,22 @@ static const uk_q8_fn uk_q8_tab[3][MM_MR_Q8 + 1] = {
 
 /* ---- drivers ------------------------------------------------------------------------------------ */
 
+void mmx_mm_pack_x_avx512(const mm_job *j, size_t tb0, size_t tb1, void *xp) {
+    const size_t K = j->W->cols, MR = mmx_mm_mr(j->act), B = mmx_mm_q8_block(j->W->type);
+    const size_t t0 = tb0 * MR, t1 = tb1 * MR < j->T ? tb1 * MR : j->T;
+    if (t0 >= t1) return;
+    const float *X = j->X + t0 * j->ldx;
+    switch (j->act) { /* each packer lays token block b at b * (its per-block bytes) */
+    case MMX_ACT_F32: pack_x_f32(X, j->ldx, t1 - t0, K, (float *)xp + t0 * K); break;
+    case MMX_ACT_BF16: pack_x_bf16(X, j->ldx, t1 - t0, K, (uint32_t *)xp + t0 * ((K + 1) / 2)); break;
+    case MMX_ACT_Q8: quant_x_q8(X, j->ldx, t1 - t0, K, B, MM_MR_Q8, (uint8_t *)xp + t0 * (K + K / B * 8)); break;
+    }
+}
+
 void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     const mmx_matrix *W = j->W;
-    const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = mmx_mm_token_chunk(j);
-    uint8_t *panel_area = scratch, *xp = panel_area + mmx_mm_panel_bytes(j->act, KC);
+    const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = j->xpacked ? j->T : mmx_mm_token_chunk(j);
+    uint8_t *panel_area = scratch, *xp = j->xpacked ? (uint8_t *)j->xpacked : panel_area + mmx_mm_panel_bytes(j->act, KC);
     const size_t B = mmx_mm_q8_block(W->type), MR = j->act == MMX_ACT_Q8 ? MM_MR_Q8 : MM_MR;
     const bool has_min = W->type == MMX_TYPE_Q4_K || W->type == MMX_TYPE_Q5_K;
     const uk_q8_fn *q8tab = uk_q8_tab[B == 16 ? 2 : has_min ? 1 : 0];
@@ -827,11 +839,11 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
         const size_t n = j->T - t0 < chunk ? j->T - t0 : chunk;
         const float *X = j->X + t0 * j->ldx;
         float *Y = j->Y + t0 * j->ldy;
-        switch (j->act) {
-        case MMX_ACT_F32: pack_x_f32(X, j->ldx, n, K, (float *)xp); break;
-        case MMX_ACT_BF16: pack_x_bf16(X, j->ldx, n, K, (uint32_t *)xp); break;
-        case MMX_ACT_Q8: quant_x_q8(X, j->ldx, n, K, B, MM_MR_Q8, xp); break;
-        }
+        if (!j->xpacked) switch (j->act) {
+            case MMX_ACT_F32: pack_x_f32(X, j->ldx, n, K, (float *)xp); break;
+            case MMX_ACT_BF16: pack_x_bf16(X, j->ldx, n, K, (uint32_t *)xp); break;
+            case MMX_ACT_Q8: quant_x_q8(X, j->ldx, n, K, B, MM_MR_Q8, xp); break;
+            }
         for (size_t p = r0; p < r1; p += MM_NR) {
             const size_t nr = r1 - p < MM_NR ? r1 - p : MM_NR;
             const __mmask16 m0 = row_mask(nr, 0), m1 = row_mask(nr, 1);

@@ -34,6 +34,9 @@ typedef struct mm_job {
     mmx_act act;          /* activation precision actually used (valid for W->type) */
     float **scratch;      /* per-thread scratch */
     size_t scratch_bytes; /* usable bytes of each (after alignment) */
+    /* prefill: the activations already packed for all T tokens (one chunk), by every thread's share
+     * of mmx_mm_pack_x_avx512 in a pool pass before this one; NULL: each thread packs them itself */
+    const void *xpacked;
 } mm_job;
 
 /* Bytes of packed-activation storage for n tokens of K columns in `act` (any ISA). */
@@ -51,6 +54,12 @@ size_t mmx_mm_q8_block(mmx_type wtype);
  * gemv: T <= MM_GEMV_MAX_T.  gemm: any T; r0 is a multiple of MM_NR. */
 void mmx_mm_gemv_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch);
 void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch);
+/* Packs the activations of token blocks [tb0, tb1) (blocks of the microkernel's token count) of the
+ * job's T tokens into xp, in the layout mmx_mm_gemm_avx512 reads (any split of the blocks between
+ * threads writes disjoint bytes). */
+void mmx_mm_pack_x_avx512(const mm_job *j, size_t tb0, size_t tb1, void *xp);
+/* Tokens per microkernel call for the job's activation precision. */
+static inline size_t mmx_mm_mr(mmx_act act) { return act == MMX_ACT_Q8 ? MM_MR_Q8 : MM_MR; }
 void mmx_mm_gemv_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch);
 void mmx_mm_gemm_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch);
 
