@@ -166,6 +166,7 @@ static int bench_tokenizer(const char *path, const char *text_path, size_t reps,
 int mmx_cmd_bench(int argc, char **argv) {
     const char *model_path = NULL, *tokenizer_path = NULL, *text_path = NULL;
     size_t pp[16] = {512}, tg[16] = {128}, threads = 0, reps = 5, block = 0, batch = 512;
+    bool hugepages = false;
     int n_pp = 1, n_tg = 1;
     bool json = false, reference = false;
     for (int i = 1; i < argc; i++) {
@@ -178,7 +179,7 @@ int mmx_cmd_bench(int argc, char **argv) {
         } else if (!strcmp(a, "--reference")) {
             reference = true;
         } else if (!strcmp(a, "--hugepages")) {
-            setenv("MMX_HUGEPAGES", "1", 1); /* read by mmx_model_load */
+            hugepages = true;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(model_path = cli_value("bench", argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--tokenizer")) {
@@ -213,7 +214,12 @@ int mmx_cmd_bench(int argc, char **argv) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (size_t)n : 1;
     }
-    mmx_model *m = cli_load_model("bench", model_path, (int)threads, block, reference);
+    mmx_model_params mp = mmx_model_default_params();
+    mp.n_threads = (int)threads;
+    mp.lightning_block = block;
+    mp.force_reference = reference;
+    mp.weights_in_hugepages = hugepages; /* else env MMX_HUGEPAGES decides */
+    mmx_model *m = cli_load_model_params("bench", model_path, &mp);
     if (!m) return 1;
     double bw = 0;
     mmx_model_read_bandwidth(m); /* the first pass maps every page */

@@ -62,9 +62,13 @@ mmx_model *cli_load_model(const char *cmd, const char *path, int n_threads, size
     mp.n_threads = n_threads;
     mp.lightning_block = block;
     mp.force_reference = reference;
+    return cli_load_model_params(cmd, path, &mp);
+}
+
+mmx_model *cli_load_model_params(const char *cmd, const char *path, const mmx_model_params *mp) {
     mmx_model *m = NULL;
     mmx_error err;
-    if (mmx_model_load(path, &mp, &m, &err) != MMX_OK) {
+    if (mmx_model_load(path, mp, &m, &err) != MMX_OK) {
         fprintf(stderr, "mmx %s: %s\n", cmd, err.message);
         return NULL;
     }

@@ -15,6 +15,8 @@ bool cli_parse_tokens(const char *cmd, const char *text, int32_t **out, size_t *
 bool cli_parse_size(const char *cmd, const char *opt, const char *text, size_t *out);
 /* Loads a model; prints "mmx CMD: <message>" and returns NULL on failure. */
 mmx_model *cli_load_model(const char *cmd, const char *path, int n_threads, size_t block, bool reference);
+/* The same with every model parameter given (the error printed as "mmx CMD: message"). */
+mmx_model *cli_load_model_params(const char *cmd, const char *path, const mmx_model_params *mp);
 /* The value after option argv[*i]; prints and returns NULL when missing. */
 const char *cli_value(const char *cmd, int argc, char **argv, int *i);
 

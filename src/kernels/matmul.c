@@ -54,6 +54,10 @@ static mmx_act act_for(unsigned mask, const mmx_matrix *W) {
     return a == MMX_ACT_BF16 && W->keep_f32_act ? MMX_ACT_F32 : a;
 }
 
+/* Decode products (T <= MM_GEMV_MAX_T) are bound by memory, not arithmetic: bf16 activations would buy
+ * nothing there, so they keep fp32 (PRECISION POLICY). */
+static mmx_act act_for_tokens(mmx_act act, size_t T) { return act == MMX_ACT_BF16 && T <= MM_GEMV_MAX_T ? MMX_ACT_F32 : act; }
+
 mmx_act mmx_kernel_act(unsigned mask, mmx_type wtype) {
     if ((mask & 1u << MMX_ACT_BF16) && mmx_act_applies(MMX_ACT_BF16, wtype)) return MMX_ACT_BF16;
     if ((mask & 1u << MMX_ACT_Q8) && mmx_act_applies(MMX_ACT_Q8, wtype)) return MMX_ACT_Q8;
@@ -186,8 +190,7 @@ bool mmx_kernel_matmul_variant(mmx_exec *ex, mmx_isa isa, mmx_act act, const mmx
         return false;
     if (isa == MMX_ISA_AVX2 && act != MMX_ACT_F32) return false; /* reduced-precision paths need AVX-512 */
     if (T == 0 || W->rows == 0) return true;
-    /* decode is bound by memory, not arithmetic: bf16 activations would buy nothing (PRECISION POLICY) */
-    if (act == MMX_ACT_BF16 && T <= MM_GEMV_MAX_T) act = MMX_ACT_F32;
+    act = act_for_tokens(act, T);
     const size_t K = W->cols;
     if (ex->scratch_floats * sizeof(float) < 2 * MM_ALIGN) return false;
     const size_t avail = ex->scratch_floats * sizeof(float) - 2 * MM_ALIGN;
@@ -284,8 +287,7 @@ static bool matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n, in
     b.first_row[0] = 0;
     for (size_t i = 0; i < n; i++) {
         const mmx_matmul_args *a = &args[i];
-        mmx_act act = forced_act >= 0 ? (mmx_act)forced_act : act_for(ex->act_mask, a->W);
-        if (act == MMX_ACT_BF16) act = MMX_ACT_F32; /* every product here is a decode product */
+        const mmx_act act = act_for_tokens(forced_act >= 0 ? (mmx_act)forced_act : act_for(ex->act_mask, a->W), a->T);
         if (a->T == 0 || a->T > MM_GEMV_MAX_T || !type_supported(a->W->type) || !mmx_act_applies(act, a->W->type) ||
             (isa == MMX_ISA_AVX2 && act != MMX_ACT_F32) || mmx_mm_xpack_bytes(act, a->W->type, MM_GEMV_MAX_T, a->W->cols) > avail)
             return false;

@@ -839,11 +839,11 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
         const size_t n = j->T - t0 < chunk ? j->T - t0 : chunk;
         const float *X = j->X + t0 * j->ldx;
         float *Y = j->Y + t0 * j->ldy;
-        if (!j->xpacked) switch (j->act) {
-            case MMX_ACT_F32: pack_x_f32(X, j->ldx, n, K, (float *)xp); break;
-            case MMX_ACT_BF16: pack_x_bf16(X, j->ldx, n, K, (uint32_t *)xp); break;
-            case MMX_ACT_Q8: quant_x_q8(X, j->ldx, n, K, B, MM_MR_Q8, xp); break;
-            }
+        if (!j->xpacked) {
+            mm_job c = *j;
+            c.X = X, c.T = n;
+            mmx_mm_pack_x_avx512(&c, 0, (n + MR - 1) / MR, xp);
+        }
         for (size_t p = r0; p < r1; p += MM_NR) {
             const size_t nr = r1 - p < MM_NR ? r1 - p : MM_NR;
             const __mmask16 m0 = row_mask(nr, 0), m1 = row_mask(nr, 1);
@@ -1056,16 +1056,19 @@ static inline __attribute__((always_inline)) void gemv_q8_k45_rows_t(const mm_jo
     }
 }
 
-/* The token count as a compile-time constant, so the per-token accumulators live in registers (with a
+/* Defines NAME(j, r0, r1, arg) calling NAME_t with the token count as a compile-time constant, so the per-token accumulators live in registers (with a
  * run-time T the compiler keeps acc[t] on the stack and every FMA waits on a store and a reload). */
-static void gemv_q8_k45_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A) {
-    switch (j->T) {
-    case 1: gemv_q8_k45_rows_t(j, r0, r1, A, 1); break;
-    case 2: gemv_q8_k45_rows_t(j, r0, r1, A, 2); break;
-    case 3: gemv_q8_k45_rows_t(j, r0, r1, A, 3); break;
-    default: gemv_q8_k45_rows_t(j, r0, r1, A, 4); break;
+#define GEMV_BY_T(NAME, ARG_DECL, ARG)                                                              \
+    static void NAME(const mm_job *j, size_t r0, size_t r1, ARG_DECL) {                             \
+        switch (j->T) {                                                                            \
+        case 1: NAME##_t(j, r0, r1, ARG, 1); break;                                                \
+        case 2: NAME##_t(j, r0, r1, ARG, 2); break;                                                \
+        case 3: NAME##_t(j, r0, r1, ARG, 3); break;                                                \
+        default: NAME##_t(j, r0, r1, ARG, 4); break;                                               \
+        }                                                                                          \
     }
-}
+
+GEMV_BY_T(gemv_q8_k45_rows, const gv_act *A, A)
 
 static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j, size_t r0, size_t r1, const gv_act *A, const size_t T) {
     const mmx_matrix *W = j->W;
@@ -1199,16 +1202,7 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
     }
 }
 
-/* The token count as a compile-time constant, so the per-token accumulators live in registers (with a
- * run-time T the compiler keeps acc[t] on the stack and every FMA waits on a store and a reload). */
-static void gemv_q8_rows(const mm_job *j, size_t r0, size_t r1, const gv_act *A) {
-    switch (j->T) {
-    case 1: gemv_q8_rows_t(j, r0, r1, A, 1); break;
-    case 2: gemv_q8_rows_t(j, r0, r1, A, 2); break;
-    case 3: gemv_q8_rows_t(j, r0, r1, A, 3); break;
-    default: gemv_q8_rows_t(j, r0, r1, A, 4); break;
-    }
-}
+GEMV_BY_T(gemv_q8_rows, const gv_act *A, A)
 
 /* ---- BF16 decode with fp32 activations ------------------------------------------------------------
  * 32-bit lane i of a 512-bit load of 32 bf16 values holds element 2i in its low half and 2i+1 in its
@@ -1267,16 +1261,7 @@ static inline __attribute__((always_inline)) void gemv_bf16_rows_t(const mm_job 
     }
 }
 
-/* The token count as a compile-time constant, so the per-token accumulators live in registers (with a
- * run-time T the compiler keeps acc[t] on the stack and every FMA waits on a store and a reload). */
-static void gemv_bf16_rows(const mm_job *j, size_t r0, size_t r1, const float *xd) {
-    switch (j->T) {
-    case 1: gemv_bf16_rows_t(j, r0, r1, xd, 1); break;
-    case 2: gemv_bf16_rows_t(j, r0, r1, xd, 2); break;
-    case 3: gemv_bf16_rows_t(j, r0, r1, xd, 3); break;
-    default: gemv_bf16_rows_t(j, r0, r1, xd, 4); break;
-    }
-}
+GEMV_BY_T(gemv_bf16_rows, const float *xd, xd)
 
 void mmx_mm_gemv_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     const mmx_matrix *W = j->W;
