@@ -4,7 +4,7 @@
  *   cc -O2 -Iinclude -Isrc tools/kernel_bench.c build/libmmx.a $(pkg-config --libs jansson libpcre2-8) \
  *      -lm -pthread -o build/kernel_bench
  *
- *   build/kernel_bench [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [bw] [gemm] [gemv]
+ *   build/kernel_bench [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [--rows N] [bw] [gemm] [gemv]
  *
  * bw:   machine read bandwidth: THREADS threads sum a 1 GiB buffer (best of REPS passes).
  * gemm: prefill shapes (T = TOKENS, default 512; rows x cols = 1536x1024, 4096x1024, 1024x1536,
