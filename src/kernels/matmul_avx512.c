@@ -896,8 +896,9 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
  * activations; int32 lane l holds columns 4l..4l+3 of the chunk, so a per-lane scale vector (weight
  * scale x activation scale of the block the lane lies in) converts the lanes to fp32 once per chunk.
  * Levels: Q4_0 nibble (w = d (q - 8)), Q4_K / Q5_K 4/5-bit level (w = d sc q - dmin m), Q6_K 6-bit level
- * (w = d sc (q - 32)); Q8_0 is signed, so |w| meets x * sign(w).  The constant offsets become integer
- * lane initial values -8 / -32 * sum q_x per block ("cinit"), and the K-quant minimum a float term
+ * (w = d sc (q - 32)); Q8_0 is signed, so it enters as the unsigned w + 128 (w ^ 0x80).  The constant
+ * offsets become integer lane initial values -8 / -32 / -128 * sum q_x per block ("cinit"), and the
+ * K-quant minimum a float term
  * sum_s (-dmin m_s) dX_s sum q_x.  Per token layout (gv_act):
  *   q[K] int8 | dXl[K/64][16] float | cinit[K/64][16] int32 | sX[K/16] float (dX * sum q per block)
  */
@@ -939,7 +940,7 @@ static void gv_quant(mmx_type type, const float *x, size_t K, uint8_t *buf, gv_a
     int8_t *q = (int8_t *)buf;
     float *dXl = (float *)(buf + K64), *sX = (float *)(buf + 3 * K64);
     int32_t *cinit = (int32_t *)(buf + 2 * K64);
-    const int coff = type == MMX_TYPE_Q4_0 ? -8 : type == MMX_TYPE_Q6_K ? -32 : 0;
+    const int coff = type == MMX_TYPE_Q4_0 ? -8 : type == MMX_TYPE_Q6_K ? -32 : type == MMX_TYPE_Q8_0 ? -128 : 0;
     memset(buf, 0, 3 * K64); /* a last half chunk (K = 32 mod 64) reads zeros */
     if (type == MMX_TYPE_Q4_K || type == MMX_TYPE_Q5_K) {
         gv_quant_k45(x, K, buf, a);
@@ -1089,31 +1090,42 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
     }
         switch (type) {
         case MMX_TYPE_Q8_0: {
-            /* |w| as the unsigned operand, sign(w) moved onto the activations */
-#define Q8_CHUNK(c, h)                                                                                           \
+            /* w ^ 0x80 = w + 128 as vpdpbusd's unsigned operand; the 128 * sum x it adds is taken off by
+             * the lane initial values (cinit).  A chunk is two 34-byte blocks d0 q0[32] d1 q1[32]; the
+             * two f16 scales (words 0 and 17 of a load at the chunk) are spread over the lanes by one
+             * vpermw instead of two scalar conversions and broadcasts. */
+            const __m512i sc_idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 17, 17, 17, 17,
+                                                    17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
+            const __m512i bias = _mm512_set1_epi8((char)0x80);
+#define Q8_CHUNK(c, h, full)                                                                                     \
     do {                                                                                                         \
         const uint8_t *pc = p + 68 * (c);                                                                        \
-        _mm_prefetch((const char *)pc + 512, _MM_HINT_T0);                                                       \
-        const bool half = 64 * (c) + 32 == K;                                                                    \
-        const __m512i w = cat256(_mm256_loadu_si256((const __m256i *)(pc + 2)),                                 \
-                                 half ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(pc + 36)));  \
-        const __m512i wl = _mm512_abs_epi8(w);                                                                   \
-        const __mmask64 neg = _mm512_movepi8_mask(w);                                                            \
-        const __m512 dWl = two_lanes(f16(pc), half ? 0.0f : f16(pc + 34));                                      \
+        _mm_prefetch((const char *)pc + 1024, _MM_HINT_T0);                                                      \
+        const __m512i a = (full) ? _mm512_loadu_si512(pc) : _mm512_maskz_loadu_epi8(((__mmask64)1 << 34) - 1, pc); \
+        const __m512i wl = _mm512_xor_si512(                                                                     \
+            cat256(_mm256_loadu_si256((const __m256i *)(pc + 2)),                                                \
+                   (full) ? _mm256_loadu_si256((const __m256i *)(pc + 36)) : _mm256_setzero_si256()),            \
+            bias);                                                                                               \
+        __m512 dWl = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(sc_idx, a)));              \
+        if (!(full)) dWl = _mm512_maskz_mov_ps(0x00FF, dWl);                                                     \
         for (size_t t = 0; t < T; t++) {                                                                         \
-            const __m512i x = _mm512_loadu_si512(A[t].q + 64 * (c));                                             \
-            const __m512i xs = _mm512_mask_sub_epi8(x, neg, _mm512_setzero_si512(), x);                          \
-            const __m512i is = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wl, xs);                              \
+            const __m512i is =                                                                                   \
+                _mm512_dpbusd_epi32(_mm512_loadu_si512(A[t].cinit + 16 * (c)), wl, _mm512_loadu_si512(A[t].q + 64 * (c))); \
             acc[t][h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dWl, _mm512_loadu_ps(A[t].dXl + 16 * (c))), \
                                         acc[t][h]);                                                              \
         }                                                                                                        \
     } while (0)
+            const size_t nfull = K / 64;
             size_t c = 0;
-            for (; c + 2 <= nch; c += 2) {
-                Q8_CHUNK(c, 0);
-                Q8_CHUNK(c + 1, 1);
+            for (; c + 2 <= nfull; c += 2) {
+                Q8_CHUNK(c, 0, true);
+                Q8_CHUNK(c + 1, 1, true);
             }
-            if (c < nch) Q8_CHUNK(c, 0);
+            if (c < nfull) {
+                Q8_CHUNK(c, 0, true);
+                c++;
+            }
+            if (c < nch) Q8_CHUNK(c, 1, false);
 #undef Q8_CHUNK
             break;
         }
