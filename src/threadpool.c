@@ -8,12 +8,21 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define SPIN_ITERS 20000
 
+/* one thread's range [front, back) as front | back << 32, alone on its cache line (owners update
+ * theirs every piece; sharing a line would bounce it between cores) */
+typedef struct {
+    _Alignas(64) atomic_uint_fast64_t fb;
+} pool_range;
+
 struct mmx_pool {
     int n_threads;
+    pool_range *ranges; /* n_threads */
+    size_t range_step;
     pthread_t *threads;
     pthread_mutex_t mutex;
     pthread_cond_t wake;
@@ -69,7 +78,9 @@ mmx_pool *mmx_pool_create(int n_threads) {
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->wake, NULL);
     pool->threads = calloc((size_t)n_threads, sizeof *pool->threads);
-    if (!pool->threads) goto err;
+    pool->ranges = aligned_alloc(64, (size_t)n_threads * sizeof *pool->ranges);
+    if (!pool->threads || !pool->ranges) goto err;
+    for (int i = 0; i < n_threads; i++) atomic_init(&pool->ranges[i].fb, 0);
     for (int i = 1; i < n_threads; i++) {
         worker_arg *wa = malloc(sizeof *wa);
         if (!wa) goto err_started;
@@ -88,6 +99,7 @@ mmx_pool *mmx_pool_create(int n_threads) {
     return pool;
 err:
     free(pool->threads);
+    free(pool->ranges);
     free(pool);
     return NULL;
 }
@@ -102,6 +114,7 @@ void mmx_pool_free(mmx_pool *pool) {
     pthread_mutex_destroy(&pool->mutex);
     pthread_cond_destroy(&pool->wake);
     free(pool->threads);
+    free(pool->ranges);
     free(pool);
 }
 
@@ -121,4 +134,57 @@ void mmx_pool_run(mmx_pool *pool, mmx_pool_fn fn, void *arg) {
     pthread_mutex_unlock(&pool->mutex);
     fn(arg, 0, pool->n_threads);
     while (atomic_load_explicit(&pool->remaining, memory_order_acquire) > 0) cpu_relax();
+}
+
+/* ---- ranges with stealing -------------------------------------------------------------------- */
+
+static inline uint64_t pack_range(size_t front, size_t back) { return (uint64_t)front | (uint64_t)back << 32; }
+static inline size_t range_front(uint64_t v) { return (size_t)(v & 0xFFFFFFFFu); }
+static inline size_t range_back(uint64_t v) { return (size_t)(v >> 32); }
+
+void mmx_pool_ranges_init(mmx_pool *pool, size_t n, size_t step) {
+    MMX_ASSERT(n < ((uint64_t)1 << 32));
+    pool->range_step = step ? step : 1;
+    for (int i = 0; i < pool->n_threads; i++) {
+        size_t b, e;
+        mmx_split_range(n, i, pool->n_threads, &b, &e);
+        atomic_store_explicit(&pool->ranges[i].fb, pack_range(b, e), memory_order_relaxed);
+    }
+}
+
+bool mmx_pool_range_next(mmx_pool *pool, int ith, size_t *begin, size_t *end) {
+    const size_t step = pool->range_step;
+    atomic_uint_fast64_t *own = &pool->ranges[ith].fb;
+    for (;;) {
+        /* the next piece from the front of our own range */
+        uint64_t v = atomic_load_explicit(own, memory_order_acquire);
+        while (range_front(v) < range_back(v)) {
+            const size_t f = range_front(v), b = range_back(v), e = b - f > step ? f + step : b;
+            if (atomic_compare_exchange_weak_explicit(own, &v, pack_range(e, b), memory_order_acq_rel, memory_order_acquire)) {
+                *begin = f, *end = e;
+                return true;
+            }
+        }
+        /* ours is done: take the back half of the largest range left (pieces smaller than two steps
+         * stay with their owner, who is about to finish them) */
+        int victim = -1;
+        size_t most = 0;
+        for (int i = 0; i < pool->n_threads; i++) {
+            if (i == ith) continue;
+            const uint64_t w = atomic_load_explicit(&pool->ranges[i].fb, memory_order_relaxed);
+            const size_t left = range_back(w) - range_front(w);
+            if (range_back(w) > range_front(w) && left > most) most = left, victim = i;
+        }
+        if (victim < 0 || most < 2 * step) return false;
+        atomic_uint_fast64_t *vr = &pool->ranges[victim].fb;
+        uint64_t w = atomic_load_explicit(vr, memory_order_acquire);
+        const size_t f = range_front(w), b = range_back(w);
+        if (b <= f || b - f < 2 * step) continue; /* changed meanwhile: look again */
+        const size_t cut = b - (b - f) / 2;
+        if (!atomic_compare_exchange_strong_explicit(vr, &w, pack_range(f, cut), memory_order_acq_rel, memory_order_acquire))
+            continue;
+        /* the stolen [cut, b) becomes our range, so others can steal from it in turn (ours was empty,
+         * so no thief is working on it) */
+        atomic_store_explicit(own, pack_range(cut, b), memory_order_release);
+    }
 }

@@ -1,7 +1,11 @@
 #include "test.h"
+#include "threadpool.h"
 #include "util.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
 
 TEST(util_f16_roundtrip_all_values) {
     /* every finite half converts to float and back unchanged */
@@ -29,4 +33,59 @@ TEST(util_type_sizes) {
     CHECK(mmx_type_row_bytes(MMX_TYPE_Q4_K, 256) == 144);
     CHECK(mmx_type_row_bytes(MMX_TYPE_Q4_K, 100) == 0);
     CHECK(mmx_type_row_bytes(MMX_TYPE_BF16, 3) == 6);
+}
+
+/* mmx_pool_range_next hands out every item exactly once, whatever the thread count, size and step,
+ * including when one thread is slowed so the others steal its tail. */
+typedef struct {
+    mmx_pool *pool;
+    atomic_int *count;
+    atomic_size_t stolen; /* items a thread took outside its own initial share */
+    size_t n;
+    int slow; /* this thread sleeps a little per piece */
+} range_job;
+
+static void range_worker(void *arg, int ith, int nth) {
+    range_job *j = arg;
+    size_t own0, own1, b, e;
+    mmx_split_range(j->n, ith, nth, &own0, &own1);
+    while (mmx_pool_range_next(j->pool, ith, &b, &e)) {
+        CHECK(b < e && e <= j->n);
+        for (size_t i = b; i < e; i++) {
+            atomic_fetch_add(&j->count[i], 1);
+            if (i < own0 || i >= own1) atomic_fetch_add(&j->stolen, 1);
+        }
+        if (ith == j->slow) {
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+TEST(util_pool_ranges_cover_every_item_once) {
+    const int threads[] = {1, 2, 3, 5};
+    const size_t sizes[] = {0, 1, 7, 100, 1000, 4099};
+    const size_t steps[] = {1, 3, 16, 5000};
+    size_t stolen_total = 0;
+    for (size_t ti = 0; ti < sizeof threads / sizeof threads[0]; ti++) {
+        mmx_pool *pool = mmx_pool_create(threads[ti]);
+        REQUIRE(pool);
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+            for (size_t st = 0; st < sizeof steps / sizeof steps[0]; st++) {
+                const size_t n = sizes[si];
+                atomic_int *count = calloc(n + 1, sizeof *count);
+                REQUIRE(count);
+                range_job j = {pool, count, 0, n, threads[ti] > 1 && n >= 100 ? 1 : -1};
+                mmx_pool_ranges_init(pool, n, steps[st]);
+                mmx_pool_run(pool, range_worker, &j);
+                size_t bad = 0;
+                for (size_t i = 0; i < n; i++) bad += atomic_load(&count[i]) != 1;
+                CHECKF(bad == 0, "%d threads, n %zu, step %zu: %zu items not handed out exactly once", threads[ti], n, steps[st], bad);
+                stolen_total += atomic_load(&j.stolen);
+                free(count);
+            }
+        mmx_pool_free(pool);
+    }
+    /* the slowed thread's tail is taken over somewhere in these runs */
+    CHECKF(stolen_total > 0, "no range was ever stolen");
 }

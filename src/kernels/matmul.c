@@ -243,34 +243,36 @@ typedef struct {
     mm_task task[MM_BATCH_MAX];
     size_t first_row[MM_BATCH_MAX + 1]; /* prefix sums of the row counts */
     size_t n;
-    /* rows [0, n_static) are split evenly; the rest are taken in chunks by whichever thread is free,
-     * so a thread slowed by the machine (a shared VM's memory, an interrupt) does not leave the
-     * other spinning at the end of every product */
-    size_t n_static, chunk;
-    atomic_size_t next;
+    mmx_pool *pool; /* rows handed out by mmx_pool_range_next: one contiguous run per thread, tails stolen */
+    mm_fn rows_fn;  /* AVX-512: rows of a prepared task (activations prepared once per thread and task) */
 } mm_batch;
 
-static void mm_batch_rows(const mm_batch *b, size_t r0, size_t r1, int ith) {
+/* *prepared: the task whose activations this thread's scratch holds (SIZE_MAX: none) */
+static void mm_batch_rows(const mm_batch *b, size_t r0, size_t r1, int ith, size_t *prepared) {
     for (size_t i = 0; i < b->n && r0 < r1; i++) {
         const size_t lo = b->first_row[i], hi = b->first_row[i + 1];
         if (r0 >= hi) continue;
         const size_t e = r1 < hi ? r1 : hi;
-        b->task[i].fn(&b->task[i].job, r0 - lo, e - lo, aligned_scratch(b->task[i].job.scratch[ith]));
+        void *scratch = aligned_scratch(b->task[i].job.scratch[ith]);
+        if (b->rows_fn) {
+            if (*prepared != i) mmx_mm_gemv_prepare_avx512(&b->task[i].job, scratch), *prepared = i;
+            b->rows_fn(&b->task[i].job, r0 - lo, e - lo, scratch);
+        } else {
+            b->task[i].fn(&b->task[i].job, r0 - lo, e - lo, scratch);
+        }
         r0 = e;
     }
 }
 
 static void mm_batch_worker(void *arg, int ith, int nth) {
     mm_batch *b = arg;
-    const size_t total = b->first_row[b->n];
-    size_t r0, r1;
-    mmx_split_range(b->n_static, ith, nth, &r0, &r1);
-    mm_batch_rows(b, r0, r1, ith);
-    for (;;) {
-        const size_t c = atomic_fetch_add_explicit(&b->next, b->chunk, memory_order_relaxed);
-        if (c >= total) break;
-        mm_batch_rows(b, c, c + b->chunk < total ? c + b->chunk : total, ith);
+    size_t prepared = SIZE_MAX;
+    if (nth == 1) {
+        mm_batch_rows(b, 0, b->first_row[b->n], 0, &prepared);
+        return;
     }
+    size_t r0, r1;
+    while (mmx_pool_range_next(b->pool, ith, &r0, &r1)) mm_batch_rows(b, r0, r1, ith, &prepared);
 }
 
 bool mmx_kernel_matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n) { return matmul_batch(ex, args, n, -1); }
@@ -296,12 +298,21 @@ static bool matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n, in
         b.first_row[i + 1] = b.first_row[i] + a->W->rows;
     }
     const size_t total = b.first_row[n];
-    b.n_static = total * 3 / 4;
-    b.chunk = (total - b.n_static) / (4 * (size_t)(ex->n_threads > 0 ? ex->n_threads : 1));
-    if (b.chunk < 16) b.chunk = 16;
-    atomic_init(&b.next, b.n_static);
-    if (ex->n_threads <= 1) mm_batch_worker(&b, 0, 1);
-    else mmx_pool_run(ex->pool, mm_batch_worker, &b);
+    b.pool = ex->pool;
+#if defined(__x86_64__)
+    b.rows_fn = isa == MMX_ISA_AVX512 ? mmx_mm_gemv_rows_avx512 : NULL;
+#endif
+    if (total == 0) return true;
+    if (ex->n_threads <= 1) {
+        mm_batch_worker(&b, 0, 1);
+        return true;
+    }
+    /* pieces of ~16 KiB of weights: a compare-and-swap per piece is noise, and a stolen tail is small */
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += args[i].W->rows * args[i].W->row_bytes;
+    const size_t avg_row = bytes / total ? bytes / total : 1;
+    mmx_pool_ranges_init(ex->pool, total, avg_row < 16384 ? 16384 / avg_row : 1);
+    mmx_pool_run(ex->pool, mm_batch_worker, &b);
     return true;
 #else
     (void)ex, (void)args, (void)n;

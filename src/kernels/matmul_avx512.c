@@ -996,7 +996,13 @@ static inline __attribute__((always_inline)) void gemv_q8_k45_rows_t(const mm_jo
     const __m512i hb1 = _mm512_inserti64x4(_mm512_set1_epi8(1 << 1), _mm256_set1_epi8(1 << 3), 1);
     const __m512i hb2 = _mm512_inserti64x4(_mm512_set1_epi8(1 << 4), _mm256_set1_epi8(1 << 6), 1);
     const __m512i hb3 = _mm512_inserti64x4(_mm512_set1_epi8(1 << 5), _mm256_set1_epi8((char)(1 << 7)), 1);
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    /* header bytes: d(0,1) dmin(2,3) S0..S11(4..15) */
+    const __m128i sh_lo = _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m128i sh_hi = _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11);
+    const __m128i mk_lo = _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0);
+    const __m128i mk_hi = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15);
+    const __m128i m30 = _mm_set1_epi8(0x30);
+    const __m512i dd_idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *p = row_ptr(W, r);
         /* four accumulators per token: one chain per sub-block pair, so the FMAs of a superblock do
@@ -1009,18 +1015,17 @@ static inline __attribute__((always_inline)) void gemv_q8_k45_rows_t(const mm_jo
             _mm_prefetch((const char *)p + 4 * sb_bytes, _MM_HINT_T0);
             _mm_prefetch((const char *)p + 4 * sb_bytes + 64, _MM_HINT_T0);
             _mm_prefetch((const char *)p + 4 * sb_bytes + 128, _MM_HINT_T0);
-            /* the 12 scale bytes -> sc0..7 (u[0], u[1]) and m0..7 (u[2], u[3]), as get_scale_min_k4 */
-            uint32_t u[4];
-            memcpy(u, p + 4, 12);
-            u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
-            const uint32_t m03 = u[1] & kmask1;
-            u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
-            u[2] = m03;
-            u[0] &= kmask1;
-            const __m128i sm = _mm_loadu_si128((const __m128i *)u);
-            const __m256 dsc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm)), _mm256_set1_ps(f16(p)));
-            const __m256 mdm =
-                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8))), _mm256_set1_ps(-f16(p + 2)));
+            /* d, dmin and the 12 scale bytes S in one load; S -> sc0..7 | m0..7 as get_scale_min_k4
+             * (sc_j = S_j & 63, m_j = S_j+4 & 63 for j < 4; sc_j = S_j+4 & 15 | (S_j-4 >> 6) << 4,
+             * m_j = S_j+4 >> 4 | (S_j >> 6) << 4 for j >= 4) by two byte shuffles and masks */
+            const __m128i hdr = _mm_loadu_si128((const __m128i *)p);
+            const __m128i a = _mm_shuffle_epi8(hdr, sh_lo), b = _mm_shuffle_epi8(hdr, sh_hi);
+            const __m128i sm = _mm_or_si128(_mm_or_si128(_mm_and_si128(a, mk_lo), _mm_and_si128(_mm_srli_epi16(a, 4), mk_hi)),
+                                            _mm_and_si128(_mm_srli_epi16(b, 2), m30));
+            /* lanes 0-7: d sc_j, lanes 8-15: dmin m_j */
+            const __m512 scl = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sm)),
+                                             _mm512_permutexvar_ps(dd_idx, _mm512_castps128_ps512(_mm_cvtph_ps(hdr))));
+            const __m256 dsc = _mm512_castps512_ps256(scl), mdm = _mm512_extractf32x8_ps(scl, 1);
             const __m512i v0 = _mm512_loadu_si512(p + qs_off), v1 = _mm512_loadu_si512(p + qs_off + 64);
             __m512i w0 = _mm512_and_si512(v0, m4), w1 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4);
             __m512i w2 = _mm512_and_si512(v1, m4), w3 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4);
@@ -1042,7 +1047,7 @@ static inline __attribute__((always_inline)) void gemv_q8_k45_rows_t(const mm_jo
                 acc[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_permutexvar_ps(idx1, s), acc[t][1]);
                 acc[t][2] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i2), _mm512_permutexvar_ps(idx2, s), acc[t][2]);
                 acc[t][3] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i3), _mm512_permutexvar_ps(idx3, s), acc[t][3]);
-                accm[t] = _mm256_fmadd_ps(mdm, _mm256_loadu_ps(A[t].sX + 8 * sb), accm[t]);
+                accm[t] = _mm256_fnmadd_ps(mdm, _mm256_loadu_ps(A[t].sX + 8 * sb), accm[t]);
             }
         }
         for (size_t t = 0; t < T; t++) {
@@ -1172,31 +1177,33 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
             break;
         }
         case MMX_TYPE_Q6_K: {
-            const __m256i m30 = _mm256_set1_epi8(0x30);
+            /* Per half n of a superblock (ql[64n..], qh[32n..]): one 512-bit load of the 64 low-nibble
+             * bytes (l0 | l1) and the 32 high-bit bytes h in both halves.  Chunk 2n is
+             * (l0 & 15 | (h << 4) & 0x30) | (l1 & 15 | (h << 2) & 0x30), chunk 2n+1
+             * (l0 >> 4 | h & 0x30) | (l1 >> 4 | (h >> 2) & 0x30): the shifts as 64-bit lane shifts by
+             * half (the 0x30 mask keeps each byte's own bits).  The 16 int8 scales (one per 16
+             * weights) converted once per superblock, spread four lanes each by one vpermps per chunk. */
+            const __m512i m4z = _mm512_set1_epi8(15), m30z = _mm512_set1_epi8(0x30);
+            const __m512i sh12 = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4), sh34 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
             const __m512i lane4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
             for (size_t sb = 0; sb < K / 256; sb++, p += 210) {
                 _mm_prefetch((const char *)p + 840, _MM_HINT_T0);
                 _mm_prefetch((const char *)p + 904, _MM_HINT_T0);
-                const __m128 d = _mm_set1_ps(f16(p + 208));
+                const __m512 sc16 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 192)))),
+                                                  _mm512_set1_ps(f16(p + 208)));
                 for (int n = 0; n < 2; n++) {
-                    const uint8_t *ql = p + 64 * n, *qh = p + 128 + 32 * n;
-                    const int8_t *sc = (const int8_t *)(p + 192 + 8 * n);
-                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-                    const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-                    const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
-                    const __m256i q2 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
-                    const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m30));
-                    const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                                       _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
-                    int32_t s4[2];
-                    memcpy(s4, sc, 8);
-                    const __m128 sA = _mm_mul_ps(d, _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4[0]))));
-                    const __m128 sB = _mm_mul_ps(d, _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4[1]))));
-                    const __m512 dWa = _mm512_permutexvar_ps(lane4, _mm512_castps128_ps512(sA));
-                    const __m512 dWb = _mm512_permutexvar_ps(lane4, _mm512_castps128_ps512(sB));
+                    const __m512i L = _mm512_loadu_si512(p + 64 * n);
+                    const __m512i Hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p + 128 + 32 * n)));
+                    /* (a & 15) | b: ternary-logic table 0xEC = (A & C) | B with A = a, B = b, C = 15 */
+                    const __m512i q12 = _mm512_ternarylogic_epi32(L, _mm512_and_si512(_mm512_sllv_epi64(Hb, sh12), m30z), m4z, 0xEC);
+                    const __m512i q34 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(L, 4), _mm512_and_si512(_mm512_srlv_epi64(Hb, sh34), m30z),
+                                                                  m4z, 0xEC);
+                    const __m512i base = _mm512_add_epi32(lane4, _mm512_set1_epi32(8 * n));
+                    const __m512 dWa = _mm512_permutexvar_ps(base, sc16);
+                    const __m512 dWb = _mm512_permutexvar_ps(_mm512_add_epi32(base, _mm512_set1_epi32(4)), sc16);
                     const size_t c = 4 * sb + 2 * (size_t)n;
-                    GV_CHUNK(c, cat256(q1, q2), dWa, 0)
-                    GV_CHUNK(c + 1, cat256(q3, q4), dWb, 1)
+                    GV_CHUNK(c, q12, dWa, 0)
+                    GV_CHUNK(c + 1, q34, dWb, 1)
                 }
             }
             break;
@@ -1275,19 +1282,37 @@ static inline __attribute__((always_inline)) void gemv_bf16_rows_t(const mm_job 
 
 GEMV_BY_T(gemv_bf16_rows, const float *xd, xd)
 
-void mmx_mm_gemv_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
+/* The activations in the layout the row kernels read: deinterleaved fp32 for BF16, int8 blocks for
+ * the int8 path; nothing for the rest (they read j->X). */
+void mmx_mm_gemv_prepare_avx512(const mm_job *j, void *scratch) {
     const mmx_matrix *W = j->W;
     if (W->type == MMX_TYPE_BF16 && j->act == MMX_ACT_F32 && W->cols >= 32) {
         float *xd = scratch;
         for (size_t t = 0; t < j->T; t++) deinterleave32(j->X + t * j->ldx, W->cols, xd + t * W->cols);
-        gemv_bf16_rows(j, r0, r1, xd);
+    } else if (j->act == MMX_ACT_Q8) {
+        gv_act A;
+        for (size_t t = 0; t < j->T; t++)
+            gv_quant(W->type, j->X + t * j->ldx, W->cols, (uint8_t *)scratch + t * gv_act_bytes(W->cols), &A);
+    }
+}
+
+void mmx_mm_gemv_rows_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
+    const mmx_matrix *W = j->W;
+    if (W->type == MMX_TYPE_BF16 && j->act == MMX_ACT_F32 && W->cols >= 32) {
+        gemv_bf16_rows(j, r0, r1, scratch);
         return;
     }
     if (j->act == MMX_ACT_Q8) {
+        /* the pointers gv_quant set, rebuilt from the same layout */
+        const size_t K = W->cols, K64 = mm_round_up(K, 64);
+        const bool k45 = W->type == MMX_TYPE_Q4_K || W->type == MMX_TYPE_Q5_K;
         gv_act A[MM_GEMV_MAX_T];
-        for (size_t t = 0; t < j->T; t++)
-            gv_quant(W->type, j->X + t * j->ldx, W->cols, (uint8_t *)scratch + t * gv_act_bytes(W->cols), &A[t]);
-        if (W->type == MMX_TYPE_Q4_K || W->type == MMX_TYPE_Q5_K) gemv_q8_k45_rows(j, r0, r1, A);
+        for (size_t t = 0; t < j->T; t++) {
+            const uint8_t *buf = (const uint8_t *)scratch + t * gv_act_bytes(K);
+            A[t] = (gv_act){(const int8_t *)buf, (const float *)(buf + K64), k45 ? NULL : (const int32_t *)(buf + 2 * K64),
+                            (const float *)(buf + 3 * K64)};
+        }
+        if (k45) gemv_q8_k45_rows(j, r0, r1, A);
         else gemv_q8_rows(j, r0, r1, A);
         return;
     }
@@ -1296,5 +1321,10 @@ void mmx_mm_gemv_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
         gemv_row(W->type, row_ptr(W, r), W->cols, j->X, j->T, j->ldx, out);
         for (size_t t = 0; t < j->T; t++) j->Y[t * j->ldy + r] = out[t];
     }
+}
+
+void mmx_mm_gemv_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
+    mmx_mm_gemv_prepare_avx512(j, scratch);
+    mmx_mm_gemv_rows_avx512(j, r0, r1, scratch);
 }
 #endif

@@ -53,6 +53,11 @@ size_t mmx_mm_q8_block(mmx_type wtype);
 /* Per-ISA entry points: rows [r0, r1) of the job, on the calling thread, with its scratch.
  * gemv: T <= MM_GEMV_MAX_T.  gemm: any T; r0 is a multiple of MM_NR. */
 void mmx_mm_gemv_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch);
+/* mmx_mm_gemv_avx512 in two steps, so a thread that takes many pieces of one product prepares its
+ * activations (deinterleaved / quantized into scratch) once: prepare, then rows any number of times
+ * with the same scratch. */
+void mmx_mm_gemv_prepare_avx512(const mm_job *j, void *scratch);
+void mmx_mm_gemv_rows_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch);
 void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch);
 /* Packs the activations of token blocks [tb0, tb1) (blocks of the microkernel's token count) of the
  * job's T tokens into xp, in the layout mmx_mm_gemm_avx512 reads (any split of the blocks between
