@@ -6,7 +6,7 @@
  *
  *   build/kernel_bench [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [--rows N] [--thp] [bw] [gemm] [gemv]
  *
- * bw:   machine read bandwidth: THREADS threads sum a 1 GiB buffer (best of REPS passes).
+ * bw:   machine read bandwidth: THREADS threads stream-sum a 1 GiB buffer (the AVX-512 sum mmx bench uses; best of REPS).
  * gemm: prefill shapes (T = TOKENS, default 512; rows x cols = 1536x1024, 4096x1024, 1024x1536,
  *       3072x1536) per weight type and variant (ISA x activation precision), GFLOP/s = 2*T*rows*cols/s
  *       (median of REPS).
@@ -54,42 +54,14 @@ static float frand(void) {
 
 /* ---- bandwidth ---------------------------------------------------------------------------------- */
 
-typedef struct {
-    const float *buf;
-    size_t n;
-    float sums[64];
-} bw_job;
-
-static void bw_worker(void *arg, int ith, int nth) {
-    bw_job *j = arg;
-    size_t b, e;
-    mmx_split_range(j->n / 64, ith, nth, &b, &e);
-    __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (const float *p = j->buf + b * 64, *end = j->buf + e * 64; p < end; p += 64)
-        for (int k = 0; k < 64; k += 16) {
-            a0 = _mm_add_ps(a0, _mm_load_ps(p + k));
-            a1 = _mm_add_ps(a1, _mm_load_ps(p + k + 4));
-            a2 = _mm_add_ps(a2, _mm_load_ps(p + k + 8));
-            a3 = _mm_add_ps(a3, _mm_load_ps(p + k + 12));
-        }
-    float s[4];
-    _mm_storeu_ps(s, _mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)));
-    j->sums[ith] = s[0] + s[1] + s[2] + s[3];
-}
+static double buffer_bw(mmx_pool *pool, const void *p, size_t n, int reps);
 
 static double bench_bw(mmx_pool *pool, int reps) {
     const size_t bytes = (size_t)1 << 30;
-    float *buf = mmx_alloc_aligned(bytes);
+    uint8_t *buf = mmx_alloc_aligned(bytes);
     if (!buf) return 0;
-    for (size_t i = 0; i < bytes / 4; i++) buf[i] = (float)(i & 7);
-    bw_job j = {buf, bytes / 4, {0}};
-    double best = 0;
-    for (int r = 0; r < reps + 1; r++) {
-        double t = now();
-        mmx_pool_run(pool, bw_worker, &j);
-        t = now() - t;
-        if (r > 0 && bytes / t > best) best = (double)bytes / t;
-    }
+    for (size_t i = 0; i < bytes; i++) buf[i] = (uint8_t)i;
+    const double best = buffer_bw(pool, buf, bytes, reps);
     mmx_free_aligned(buf);
     printf("read bandwidth (%d threads, 1 GiB, best of %d): %.2f GB/s\n", mmx_pool_size(pool), reps, best * 1e-9);
     return best;
@@ -135,7 +107,7 @@ static void sum_worker(void *arg, int ith, int nth) {
     sum_job *j = arg;
     size_t b, e;
     mmx_split_range(j->n / 4096, ith, nth, &b, &e);
-    j->out[ith] = j->sum(j->p + b * 4096, (e - b) * 4096);
+    j->out[ith & 63] += j->sum(j->p + b * 4096, (e - b) * 4096);
 }
 static double buffer_bw(mmx_pool *pool, const void *p, size_t n, int reps) {
     sum_job j = {p, n, mmx_kernel_stream_sum(false), {0}};
