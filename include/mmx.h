@@ -96,6 +96,14 @@ typedef struct mmx_model_params {
      * not shared between processes.  Needs THP in "madvise" or "always" mode to help; harmless
      * otherwise.  Default false: the files stay memory-mapped. */
     bool weights_in_hugepages;
+    /* What the load does for memory-mapped weights (ignored with weights_in_hugepages):
+     * MMX_HUGE_MAP_AUTO (default) faults the files in through a 2 MiB-aligned MADV_HUGEPAGE mapping,
+     * so page cache held in 2 MiB folios is mapped with one TLB entry per 2 MiB (Linux 6.x on ext4,
+     * xfs, tmpfs; THP "madvise" or "always"); where the cache holds a file in small folios (written
+     * or read before without that advice), its clean cache is dropped once and refilled from disk in
+     * 2 MiB folios, which later loads find (costs one read of the file; never loses data).
+     * MMX_HUGE_MAP_OFF maps the files and touches nothing (also: env MMX_HUGE_MAP=0). */
+    enum { MMX_HUGE_MAP_AUTO = 0, MMX_HUGE_MAP_OFF = 1 } huge_map;
 } mmx_model_params;
 
 mmx_model_params mmx_model_default_params(void);
@@ -127,6 +135,8 @@ typedef struct mmx_model_info {
     uint64_t n_params_active;  /* parameters one token touches (top-k experts, one embedding row) */
     uint64_t weight_bytes;     /* bytes of all weight tensors as stored */
     bool weights_in_hugepages; /* weights read into (huge-page) memory rather than mapped */
+    uint64_t weight_file_bytes;      /* bytes of the weight files (mapped or read) */
+    uint64_t weight_file_bytes_huge; /* of which the kernel maps in 2 MiB pages (checked at load) */
     uint64_t decode_weight_bytes; /* weight bytes one decoded token reads: all but the unused
                                      experts (E - k of E per layer) and all but one embedding row */
     uint64_t state_bytes;      /* per-sequence lightning state (fp32), independent of length */

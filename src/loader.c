@@ -254,6 +254,38 @@ mmx_status mmx_model_file_load_hugepages(mmx_model_file *f, mmx_error *err) {
     return MMX_OK;
 }
 
+mmx_status mmx_model_file_settle_hugepages(mmx_model_file *f, mmx_error *err) {
+    if (f->gguf) {
+        mmx_mapfile *m = mmx_gguf_mapfile(f->gguf);
+        if (m) return mmx_mapfile_settle_hugepages(m, f->gguf_path, false, err);
+    }
+    for (size_t i = 0; i < f->n_shards; i++) {
+        mmx_mapfile *m = mmx_st_mapfile(f->shards[i]);
+        if (!m) continue;
+        mmx_status st = mmx_mapfile_settle_hugepages(m, f->shard_paths[i], false, err);
+        if (st != MMX_OK) return st;
+    }
+    return MMX_OK;
+}
+
+void mmx_model_file_page_bytes(const mmx_model_file *f, uint64_t *bytes, uint64_t *huge) {
+    *bytes = *huge = 0;
+    if (f->gguf) {
+        const mmx_mapfile *m = mmx_gguf_mapfile(f->gguf);
+        if (m) {
+            *bytes = m->len;
+            *huge = mmx_mapfile_huge_bytes(m);
+        }
+        return;
+    }
+    for (size_t i = 0; i < f->n_shards; i++) {
+        const mmx_mapfile *m = mmx_st_mapfile(f->shards[i]);
+        if (!m) continue;
+        *bytes += m->len;
+        *huge += mmx_mapfile_huge_bytes(m);
+    }
+}
+
 void mmx_model_file_free(mmx_model_file *f) {
     if (!f) return;
     if (f->config) json_decref(f->config);

@@ -18,6 +18,7 @@ mmx_model_params mmx_model_default_params(void) {
     p.force_reference = false;
     p.activations = NULL;
     p.weights_in_hugepages = false;
+    p.huge_map = MMX_HUGE_MAP_AUTO;
     return p;
 }
 
@@ -51,6 +52,10 @@ mmx_status mmx_model_load(const char *path, const mmx_model_params *params, mmx_
     m->weights_in_hugepages = p.weights_in_hugepages || (hp_env && *hp_env && strcmp(hp_env, "0") != 0);
     /* after every check passed, so a bad file is refused without reading it whole */
     if (st == MMX_OK && m->weights_in_hugepages) st = mmx_model_file_load_hugepages(m->file, err);
+    const char *hm_env = getenv("MMX_HUGE_MAP");
+    const bool huge_map = p.huge_map == MMX_HUGE_MAP_AUTO && !(hm_env && !strcmp(hm_env, "0"));
+    if (st == MMX_OK && !m->weights_in_hugepages && huge_map) st = mmx_model_file_settle_hugepages(m->file, err);
+    if (st == MMX_OK) mmx_model_file_page_bytes(m->file, &m->weight_file_bytes, &m->weight_file_bytes_huge);
     if (st != MMX_OK) {
         mmx_model_free(m);
         return st;
@@ -165,6 +170,8 @@ void mmx_model_get_info(const mmx_model *m, mmx_model_info *info) {
     info->n_params_active = m->n_params_active;
     info->weight_bytes = m->weight_bytes;
     info->weights_in_hugepages = m->weights_in_hugepages;
+    info->weight_file_bytes = m->weight_file_bytes;
+    info->weight_file_bytes_huge = m->weight_file_bytes_huge;
     info->decode_weight_bytes = m->decode_weight_bytes;
     size_t n_lin = c->n_layers - info->n_softmax_layers;
     info->state_bytes = (uint64_t)n_lin * c->n_heads * c->head_dim * c->head_dim * sizeof(float);

@@ -88,6 +88,7 @@ struct mmx_model {
     pthread_mutex_t compute_lock;
     bool force_reference;
     bool weights_in_hugepages; /* the files were read into huge-page memory (not mapped) */
+    uint64_t weight_file_bytes, weight_file_bytes_huge; /* mmx_model_file_page_bytes after load */
     unsigned act_mask; /* activation precisions enabled (kernels.h, mmx_act_parse) */
     /* owned allocations behind the weights: fp32 copies of vectors, expert matrix arrays */
     void *owned;
@@ -112,6 +113,10 @@ mmx_status mmx_model_file_open(const char *path, mmx_model_file **out, mmx_error
 void mmx_model_file_free(mmx_model_file *f);
 /* Moves every mapped file of f into huge-page-backed anonymous memory (mmx_mapfile_load_hugepages). */
 mmx_status mmx_model_file_load_hugepages(mmx_model_file *f, mmx_error *err);
+/* Settles every mapped file of f in 2 MiB pages where it can (mmx_mapfile_settle_hugepages, no copy). */
+mmx_status mmx_model_file_settle_hugepages(mmx_model_file *f, mmx_error *err);
+/* Bytes of all files of f, and of those the kernel mapped in 2 MiB pages when last loaded/settled. */
+void mmx_model_file_page_bytes(const mmx_model_file *f, uint64_t *bytes, uint64_t *huge);
 mmx_source_kind mmx_model_file_kind(const mmx_model_file *f);
 /* NULL when absent. */
 const mmx_tensor *mmx_model_file_find(const mmx_model_file *f, const char *name);

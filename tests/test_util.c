@@ -1,10 +1,14 @@
 #include "test.h"
+#include "mapfile.h"
 #include "threadpool.h"
 #include "util.h"
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 TEST(util_f16_roundtrip_all_values) {
@@ -88,4 +92,75 @@ TEST(util_pool_ranges_cover_every_item_once) {
     }
     /* the slowed thread's tail is taken over somewhere in these runs */
     CHECKF(stolen_total > 0, "no range was ever stolen");
+}
+
+/* The /proc/self/smaps reader counts 2 MiB-mapped bytes of the mappings that start inside the range
+ * asked about, and nothing else; malformed or cut text is skipped, never read past. */
+TEST(util_smaps_huge_bytes_sums_mappings_in_range) {
+    static const char smaps[] =
+        "7f0000000000-7f0000400000 r--p 00000000 fe:01 1234   /models/m.gguf\n"
+        "Size:               4096 kB\n"
+        "Rss:                4096 kB\n"
+        "AnonHugePages:         0 kB\n"
+        "FilePmdMapped:      2048 kB\n"
+        "VmFlags: rd mr mw me hg\n"
+        "7f0000400000-7f0000600000 r--p 00400000 fe:01 1234   /models/m.gguf\n"
+        "FilePmdMapped:      2048 kB\n"
+        "7f1000000000-7f1000200000 rw-p 00000000 00:00 0\n"
+        "AnonHugePages:      2048 kB\n"
+        "FilePmdMapped:         0 kB\n"
+        "7f2000000000-7f2000200000 r--p 00000000 fe:01 99     /other\n"
+        "FilePmdMapped:      4096 kB\n";
+    const size_t n = sizeof smaps - 1;
+    CHECK(mmx_smaps_huge_bytes(smaps, n, 0x7f0000000000u, 0x7f0000600000u) == (size_t)4 << 20);
+    CHECK(mmx_smaps_huge_bytes(smaps, n, 0x7f0000000000u, 0x7f0000400000u) == (size_t)2 << 20);
+    CHECK(mmx_smaps_huge_bytes(smaps, n, 0x7f1000000000u, 0x7f1000200000u) == (size_t)2 << 20);
+    CHECK(mmx_smaps_huge_bytes(smaps, n, 0x7e0000000000u, 0x7f0000000000u) == 0);
+    CHECK(mmx_smaps_huge_bytes(smaps, 0, 0, UINTPTR_MAX) == 0);
+    /* every prefix parses without reading past it and never counts more than the whole */
+    const size_t all = mmx_smaps_huge_bytes(smaps, n, 0, UINTPTR_MAX);
+    CHECK(all == (size_t)10 << 20);
+    for (size_t k = 0; k <= n; k++) {
+        char *cut = malloc(k ? k : 1); /* exactly k bytes, so ASan sees any read past them */
+        REQUIRE(cut);
+        memcpy(cut, smaps, k);
+        CHECKF(mmx_smaps_huge_bytes(cut, k, 0, UINTPTR_MAX) <= all, "prefix %zu", k);
+        free(cut);
+    }
+    static const char junk[] = "-\n:\nFilePmdMapped:\nFilePmdMapped: x kB\nffffffffffffffffff-1 r\nFilePmdMapped: 99999999999999999999999 kB\n";
+    CHECK(mmx_smaps_huge_bytes(junk, sizeof junk - 1, 0, UINTPTR_MAX) < ((size_t)1 << 62));
+}
+
+/* Settling a mapped file in huge pages keeps its address and its bytes, whether or not this
+ * machine's kernel and file system can hold it in 2 MiB folios (what it got is reported, not
+ * asserted: CI machines differ). */
+TEST(util_mapfile_settle_keeps_address_and_content) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/settle.bin", mmx_test_tmpdir());
+    const size_t len = ((size_t)6 << 20) + 12345; /* three 2 MiB windows and a tail */
+    uint8_t *want = malloc(len);
+    REQUIRE(want);
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        want[i] = (uint8_t)x;
+    }
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f);
+    CHECK(fwrite(want, 1, len, f) == len);
+    fclose(f); /* dirty in the page cache: the refill must write it back before dropping it */
+    mmx_mapfile m;
+    mmx_error err;
+    REQUIRE(mmx_mapfile_open(path, &m, &err) == MMX_OK);
+    CHECK(((uintptr_t)m.data & (((uintptr_t)2 << 20) - 1)) == 0);
+    const void *at = m.data;
+    CHECK(mmx_mapfile_settle_hugepages(&m, path, false, &err) == MMX_OK);
+    CHECK(m.data == at && m.len == len && !m.anonymous);
+    CHECK(m.huge_bytes <= len);
+    CHECK(memcmp(m.data, want, len) == 0);
+    printf("  (2 MiB-mapped after settling: %zu of %zu bytes)\n", m.huge_bytes, len);
+    CHECK(mmx_mapfile_settle_hugepages(&m, path, true, &err) == MMX_OK); /* settled again, maybe copied */
+    CHECK(m.data == at && memcmp(m.data, want, len) == 0);
+    mmx_mapfile_close(&m);
+    free(want);
 }

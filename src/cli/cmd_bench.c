@@ -252,10 +252,14 @@ int mmx_cmd_bench(int argc, char **argv) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         tokens[i] = (int32_t)(x % info.n_vocab_valid);
     }
+    const double huge_frac =
+        info.weight_file_bytes ? (double)info.weight_file_bytes_huge / (double)info.weight_file_bytes : 0.0;
     if (!json) {
-        printf("model: %s (%s), %.2f GiB weights (%s), %zu threads, ISA via MMX_ISA/MMX_REFERENCE env\n", info.path,
-               info.source_format, (double)info.weight_bytes / (1 << 30),
-               info.weights_in_hugepages ? "in huge-page memory" : "memory-mapped", threads);
+        printf("model: %s (%s), %.2f GiB weights (%s, %.0f%% in 2 MiB pages), %zu threads, ISA via MMX_ISA/MMX_REFERENCE env\n",
+               info.path, info.source_format, (double)info.weight_bytes / (1 << 30),
+               info.weights_in_hugepages ? "in huge-page memory" : "memory-mapped",
+               100.0 * huge_frac,
+               threads);
         printf("machine read bandwidth (measured, %zu threads, reading the weights): %.2f GB/s before the tests;\n"
                "  decode rows: median over repetitions of achieved / max(that, bandwidth measured just before it)\n",
                threads, bw);
@@ -293,9 +297,9 @@ int mmx_cmd_bench(int argc, char **argv) {
             if (kind == 0) {
                 if (json)
                     printf("{\"test\":\"%s\",\"threads\":%zu,\"n_tokens\":%zu,\"reps\":%zu,\"tokens_per_s\":%.3f,"
-                           "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"hugepages\":%s,\"model\":\"%s\"}\n",
+                           "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"hugepages\":%s,\"huge_fraction\":%.4f,\"model\":\"%s\"}\n",
                            name, threads, n, reps, st.median, st.lo, st.hi, info.weights_in_hugepages ? "true" : "false",
-                           info.path);
+                           huge_frac, info.path);
                 else
                     printf("%-8s %8zu %14.2f %7.2f..%-8.2f %12s %10s %10s %9s\n", name, threads, st.median, st.lo, st.hi,
                            "", "", "", "");
@@ -306,9 +310,9 @@ int mmx_cmd_bench(int argc, char **argv) {
                     printf("{\"test\":\"%s\",\"threads\":%zu,\"n_tokens\":%zu,\"reps\":%zu,\"tokens_per_s\":%.3f,"
                            "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"bytes_per_token\":%.0f,"
                            "\"achieved_gb_per_s\":%.3f,\"machine_gb_per_s\":%.3f,\"roofline_fraction\":%.4f,"
-                           "\"hugepages\":%s,\"model\":\"%s\"}\n",
+                           "\"hugepages\":%s,\"huge_fraction\":%.4f,\"model\":\"%s\"}\n",
                            name, threads, n, reps, st.median, st.lo, st.hi, bytes, gbs, bw_med, frac,
-                           info.weights_in_hugepages ? "true" : "false", info.path);
+                           info.weights_in_hugepages ? "true" : "false", huge_frac, info.path);
                 else
                     printf("%-8s %8zu %14.2f %7.2f..%-8.2f %12.0f %10.2f %10.2f %8.1f%%\n", name, threads, st.median,
                            st.lo, st.hi, bytes, gbs, bw_med, 100 * frac);

@@ -46,7 +46,10 @@ int mmx_cmd_info(int argc, char **argv) {
         fprintf(stderr, "mmx info: -m MODEL is required\n");
         return 2;
     }
-    mmx_model *m = cli_load_model("info", model_path, 1, 0, false);
+    mmx_model_params mp = mmx_model_default_params();
+    mp.n_threads = 1;
+    mp.huge_map = MMX_HUGE_MAP_OFF; /* reads no weights: do not fault the files in */
+    mmx_model *m = cli_load_model_params("info", model_path, &mp);
     if (!m) return 1;
     mmx_model_info in;
     mmx_model_get_info(m, &in);

@@ -128,7 +128,10 @@ int mmx_cmd_quantize(int argc, char **argv) {
         fprintf(stderr, "mmx quantize: unknown TYPE '%s' (f32 f16 bf16 q8_0 q4_0 q4_k_m q5_k_m q6_k)\n", type_name);
         return 2;
     }
-    mmx_model *m = cli_load_model("quantize", in, (int)threads, 0, false);
+    mmx_model_params mp = mmx_model_default_params();
+    mp.n_threads = (int)threads;
+    mp.huge_map = MMX_HUGE_MAP_OFF; /* one sequential pass over the weights: no need to fault them in first */
+    mmx_model *m = cli_load_model_params("quantize", in, &mp);
     if (!m) return 1;
     const mmx_config *c = &m->config;
     int rc = 1;
