@@ -5,6 +5,15 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+/* How far ahead of the weights it reads a decode GEMV prefetches, per weight type.  Measured with
+ * `mmx bench -p 0 -n 64 -t 2 -r 3` on the m075 files (docs/bench.md), distances 0-16 KiB tried in
+ * three alternating rounds: BF16 70 -> 75 t/s at 4 KiB vs 2 KiB (worse at 8 and 16), Q8_0 137 -> 157
+ * at 8 KiB (1 KiB before; 4 KiB in between), Q4_K_M 186 -> 193 at 4 KiB (576 B before).  Memory
+ * latency times per-core bandwidth on this VM is ~3-4 KiB, and the hardware prefetcher restarts at
+ * every new row range, so a short distance leaves the stream waiting on misses. */
+#define GV_PF_BF16 4096
+#define GV_PF_Q8_0 8192
+#define GV_PF_K 4096
 static inline float f16(const uint8_t *p) { return _cvtsh_ss((unsigned short)(p[0] | p[1] << 8)); }
 
 /* 16 bf16 -> 16 fp32 (exact) */
@@ -1012,9 +1021,9 @@ static inline __attribute__((always_inline)) void gemv_q8_k45_rows_t(const mm_jo
         for (size_t t = 0; t < T; t++)
             acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
         for (size_t sb = 0; sb < K / 256; sb++, p += sb_bytes) {
-            _mm_prefetch((const char *)p + 4 * sb_bytes, _MM_HINT_T0);
-            _mm_prefetch((const char *)p + 4 * sb_bytes + 64, _MM_HINT_T0);
-            _mm_prefetch((const char *)p + 4 * sb_bytes + 128, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + GV_PF_K, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + GV_PF_K + 64, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + GV_PF_K + 128, _MM_HINT_T0);
             /* d, dmin and the 12 scale bytes S in one load; S -> sc0..7 | m0..7 as get_scale_min_k4
              * (sc_j = S_j & 63, m_j = S_j+4 & 63 for j < 4; sc_j = S_j+4 & 15 | (S_j-4 >> 6) << 4,
              * m_j = S_j+4 >> 4 | (S_j >> 6) << 4 for j >= 4) by two byte shuffles and masks */
@@ -1105,7 +1114,7 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
 #define Q8_CHUNK(c, h, full)                                                                                     \
     do {                                                                                                         \
         const uint8_t *pc = p + 68 * (c);                                                                        \
-        _mm_prefetch((const char *)pc + 1024, _MM_HINT_T0);                                                      \
+        _mm_prefetch((const char *)pc + GV_PF_Q8_0, _MM_HINT_T0);                                                    \
         const __m512i a = (full) ? _mm512_loadu_si512(pc) : _mm512_maskz_loadu_epi8(((__mmask64)1 << 34) - 1, pc); \
         const __m512i wl = _mm512_xor_si512(                                                                     \
             cat256(_mm256_loadu_si256((const __m256i *)(pc + 2)),                                                \
@@ -1153,8 +1162,9 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
         case MMX_TYPE_Q5_K: {
             const bool q5 = type == MMX_TYPE_Q5_K;
             for (size_t sb = 0; sb < K / 256; sb++, p += q5 ? 176 : 144) {
-                _mm_prefetch((const char *)p + 640, _MM_HINT_T0);
-                _mm_prefetch((const char *)p + 704, _MM_HINT_T0);
+                _mm_prefetch((const char *)p + GV_PF_K, _MM_HINT_T0);
+                _mm_prefetch((const char *)p + GV_PF_K + 64, _MM_HINT_T0);
+                _mm_prefetch((const char *)p + GV_PF_K + 128, _MM_HINT_T0);
                 float dW[8], mW[8];
                 kq_scales(p, dW, mW);
                 const uint8_t *qs = p + (q5 ? 48 : 16);
@@ -1187,8 +1197,10 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
             const __m512i sh12 = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4), sh34 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
             const __m512i lane4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
             for (size_t sb = 0; sb < K / 256; sb++, p += 210) {
-                _mm_prefetch((const char *)p + 840, _MM_HINT_T0);
-                _mm_prefetch((const char *)p + 904, _MM_HINT_T0);
+                _mm_prefetch((const char *)p + GV_PF_K, _MM_HINT_T0); /* 210 bytes a superblock: four lines */
+                _mm_prefetch((const char *)p + GV_PF_K + 64, _MM_HINT_T0);
+                _mm_prefetch((const char *)p + GV_PF_K + 128, _MM_HINT_T0);
+                _mm_prefetch((const char *)p + GV_PF_K + 192, _MM_HINT_T0);
                 const __m512 sc16 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 192)))),
                                                   _mm512_set1_ps(f16(p + 208)));
                 for (int n = 0; n < 2; n++) {
@@ -1248,8 +1260,8 @@ static inline __attribute__((always_inline)) void gemv_bf16_rows_t(const mm_job 
         for (size_t t = 0; t < T; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = _mm512_setzero_ps();
         size_t i = 0;
         for (; i < K64; i += 64) {
-            _mm_prefetch((const char *)(p + 2 * i) + 2048, _MM_HINT_T0);
-            _mm_prefetch((const char *)(p + 2 * i) + 2048 + 64, _MM_HINT_T0);
+            _mm_prefetch((const char *)(p + 2 * i) + GV_PF_BF16, _MM_HINT_T0);
+            _mm_prefetch((const char *)(p + 2 * i) + GV_PF_BF16 + 64, _MM_HINT_T0);
             const __m512i w0 = _mm512_loadu_si512(p + 2 * i), w1 = _mm512_loadu_si512(p + 2 * i + 64);
             const __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16)), o0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi));
             const __m512 e1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16)), o1 = _mm512_castsi512_ps(_mm512_and_si512(w1, hi));
