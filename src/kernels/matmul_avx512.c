@@ -551,6 +551,41 @@ static inline __attribute__((always_inline)) void uk_bf16(const uint32_t *pw, co
     for (int i = 0; i < M; i++) store_tile(Y + (size_t)i * ldy, m0, m1, a[i][0], a[i][1], add);
 }
 
+/* ---- fp32 activations on BF16 weights, read as bf16 -------------------------------------------------
+ * The panel is pack_w_bf16's (bf16 pairs of columns k, k+1 per row: half the bytes of an fp32 panel and
+ * no conversion pass); the microkernel widens each pair exactly in registers, (pair << 16) for column k
+ * and (pair & 0xFFFF0000) for k+1, and accumulates columns in the same order as uk_f32, so the result
+ * is bit-identical to dequantising to an fp32 panel first. */
+typedef void (*uk_f32b_fn)(const uint32_t *pw, const float *xp, size_t kc2, float *Y, size_t ldy, __mmask16 m0,
+                           __mmask16 m1, bool add);
+
+static inline __attribute__((always_inline)) void uk_f32b(const uint32_t *pw, const float *xp, size_t kc2, int M,
+                                                          float *Y, size_t ldy, __mmask16 m0, __mmask16 m1, bool add) {
+    const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
+    __m512 a[MM_MR][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < M; i++) a[i][0] = a[i][1] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc2; k++, pw += MM_NR, xp += 2 * MM_MR) {
+        const __m512i w0 = _mm512_load_si512(pw), w1 = _mm512_load_si512(pw + 16);
+        const __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16)), e1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));
+        const __m512 o0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi)), o1 = _mm512_castsi512_ps(_mm512_and_si512(w1, hi));
+#pragma GCC unroll 12
+        for (int i = 0; i < M; i++) {
+            const __m512 x = _mm512_set1_ps(xp[i]);
+            a[i][0] = _mm512_fmadd_ps(e0, x, a[i][0]);
+            a[i][1] = _mm512_fmadd_ps(e1, x, a[i][1]);
+        }
+#pragma GCC unroll 12
+        for (int i = 0; i < M; i++) {
+            const __m512 x = _mm512_set1_ps(xp[MM_MR + i]);
+            a[i][0] = _mm512_fmadd_ps(o0, x, a[i][0]);
+            a[i][1] = _mm512_fmadd_ps(o1, x, a[i][1]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < M; i++) store_tile(Y + (size_t)i * ldy, m0, m1, a[i][0], a[i][1], add);
+}
+
 /* ---- int8 activations (block-quantized weights) -------------------------------------------------- */
 /*
  * Activations, per token and weight block of B = 32 (16 for Q6_K) columns: dX = amax/127,
@@ -781,12 +816,19 @@ static inline __attribute__((always_inline)) void uk_q8(const q8_panel *P, size_
     static void uk_bf16_##M(const uint32_t *pw, const uint32_t *xp, size_t kc2, float *Y, size_t ldy, \
                             __mmask16 m0, __mmask16 m1, bool add) {                                 \
         uk_bf16(pw, xp, kc2, M, Y, ldy, m0, m1, add);                                               \
+    }                                                                                               \
+    static void uk_f32b_##M(const uint32_t *pw, const float *xp, size_t kc2, float *Y, size_t ldy,  \
+                            __mmask16 m0, __mmask16 m1, bool add) {                                 \
+        uk_f32b(pw, xp, kc2, M, Y, ldy, m0, m1, add);                                               \
     }
 UK_F32(1) UK_F32(2) UK_F32(3) UK_F32(4) UK_F32(5) UK_F32(6) UK_F32(7) UK_F32(8) UK_F32(9) UK_F32(10) UK_F32(11)
 UK_F32(12)
 #undef UK_F32
 static const uk_f32_fn uk_f32_tab[MM_MR + 1] = {NULL, uk_f32_1, uk_f32_2, uk_f32_3, uk_f32_4, uk_f32_5, uk_f32_6,
                                                 uk_f32_7, uk_f32_8, uk_f32_9, uk_f32_10, uk_f32_11, uk_f32_12};
+static const uk_f32b_fn uk_f32b_tab[MM_MR + 1] = {NULL, uk_f32b_1, uk_f32b_2, uk_f32b_3, uk_f32b_4,
+                                                  uk_f32b_5, uk_f32b_6, uk_f32b_7, uk_f32b_8, uk_f32b_9,
+                                                  uk_f32b_10, uk_f32b_11, uk_f32b_12};
 static const uk_bf16_fn uk_bf16_tab[MM_MR + 1] = {NULL, uk_bf16_1, uk_bf16_2, uk_bf16_3, uk_bf16_4,
                                                   uk_bf16_5, uk_bf16_6, uk_bf16_7, uk_bf16_8, uk_bf16_9,
                                                   uk_bf16_10, uk_bf16_11, uk_bf16_12};
@@ -861,6 +903,16 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
                 const bool add = k0 > 0;
                 switch (j->act) {
                 case MMX_ACT_F32: {
+                    if (W->type == MMX_TYPE_BF16 && kc % 2 == 0) {
+                        uint32_t *pw = (uint32_t *)panel_area;
+                        pack_w_bf16(W, p, nr, k0, kc, pw);
+                        for (size_t tb = 0; tb < n; tb += MR) {
+                            const size_t m = n - tb < MR ? n - tb : MR;
+                            uk_f32b_tab[m](pw, (const float *)xp + tb * K + k0 * MM_MR, kc / 2, Y + tb * j->ldy + p,
+                                           j->ldy, m0, m1, add);
+                        }
+                        break;
+                    }
                     float *pw = (float *)panel_area;
                     pack_w_f32(W, p, nr, k0, kc, pw, pw + MM_NR * KC);
                     for (size_t tb = 0; tb < n; tb += MR) {
