@@ -422,6 +422,21 @@ static void pack_x_f32(const float *X, size_t ldx, size_t n, size_t K, float *xp
     for (size_t t0 = 0; t0 < n; t0 += MM_MR) {
         float *dst = xp + t0 * K;
         const size_t m = n - t0 < MM_MR ? n - t0 : MM_MR;
+        if (m == MM_MR && K % 16 == 0) {
+            /* 16 columns of the block's tokens at a time, transposed in registers; output row k is
+             * lanes 0..MM_MR-1 of vector k (masked stores, each at its own k * MM_MR) */
+            const __mmask16 keep = (__mmask16)((1u << MM_MR) - 1);
+            for (size_t k0 = 0; k0 < K; k0 += 16) {
+                __m512 v[16];
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    v[i] = i < MM_MR ? _mm512_loadu_ps(X + (t0 + (size_t)i) * ldx + k0) : _mm512_setzero_ps();
+                tr16(v);
+#pragma GCC unroll 16
+                for (int jj = 0; jj < 16; jj++) _mm512_mask_storeu_ps(dst + (k0 + (size_t)jj) * MM_MR, keep, v[jj]);
+            }
+            continue;
+        }
         for (size_t i = 0; i < m; i++) {
             const float *x = X + (t0 + i) * ldx;
             for (size_t k = 0; k < K; k++) dst[k * MM_MR + i] = x[k];
@@ -495,6 +510,24 @@ static void pack_x_bf16(const float *X, size_t ldx, size_t n, size_t K, uint32_t
     for (size_t t0 = 0; t0 < n; t0 += MM_MR) {
         uint32_t *dst = xp + t0 * K2;
         const size_t m = n - t0 < MM_MR ? n - t0 : MM_MR;
+        if (m == MM_MR && K % 32 == 0) {
+            /* per 32 columns: each token's 16 bf16 pairs in one vector, transposed in registers */
+            const __mmask16 keep = (__mmask16)((1u << MM_MR) - 1);
+            for (size_t k = 0; k < K; k += 32) {
+                __m512 v[16];
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++) {
+                    const float *x = X + (t0 + (size_t)i) * ldx + k;
+                    v[i] = i < MM_MR ? (__m512)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x))
+                                     : _mm512_setzero_ps();
+                }
+                tr16(v);
+#pragma GCC unroll 16
+                for (int jj = 0; jj < 16; jj++)
+                    _mm512_mask_storeu_ps((float *)(dst + (k / 2 + (size_t)jj) * MM_MR), keep, v[jj]);
+            }
+            continue;
+        }
         for (size_t i = 0; i < m; i++) {
             const float *x = X + (t0 + i) * ldx;
             for (size_t k = 0; k < K; k += 32) {
