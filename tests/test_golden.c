@@ -226,7 +226,8 @@ static double mean_kl(const float *ref, const float *x, size_t T, size_t V) {
 /* Item 6 of the speed issue on the shared tiny Q8_0 file: the logits mmx computes from it, with fp32
  * and with int8 activations (the default for quantized weights), are no further (mean KL) from the
  * unquantized model's float64 logits than llama.cpp's logits on the same file. */
-static void check_no_worse_than_llamacpp(const char *gguf_stem, const char *const *acts, int n_acts) {
+static void check_no_worse_than_llamacpp_opt(const char *gguf_stem, const char *const *acts, int n_acts,
+                                            int n_report_only) {
     golden g;
     REQUIRE(golden_load(G "tiny-bf16/logits-80.f32", &g));
     float *llama = malloc(g.T * g.V * sizeof(float)), *v = malloc(g.T * g.V * sizeof(float));
@@ -253,13 +254,18 @@ static void check_no_worse_than_llamacpp(const char *gguf_stem, const char *cons
         if (f) fclose(f);
         CHECK(ok);
         const double kl = ok ? mean_kl(g.logits, v, g.T, g.V) : INFINITY;
-        printf("    mmx MMX_ACT=%-4s     mean KL %.3g\n", acts[k], kl);
-        CHECKF(kl <= kl_llama, "MMX_ACT=%s: mean KL %.3g > llama.cpp's %.3g", acts[k], kl, kl_llama);
+        const bool report_only = k >= n_acts - n_report_only;
+        printf("    mmx MMX_ACT=%-4s     mean KL %.3g%s\n", acts[k], kl, report_only ? " (opt-in: reported, not held to the rule)" : "");
+        if (!report_only) CHECKF(kl <= kl_llama, "MMX_ACT=%s: mean KL %.3g > llama.cpp's %.3g", acts[k], kl, kl_llama);
     }
     free(list);
     free(v);
     free(llama);
     golden_free(&g);
+}
+
+static void check_no_worse_than_llamacpp(const char *gguf_stem, const char *const *acts, int n_acts) {
+    check_no_worse_than_llamacpp_opt(gguf_stem, acts, n_acts, 0);
 }
 
 TEST(golden_q8_0_activations_no_worse_than_llamacpp) {
@@ -271,6 +277,7 @@ TEST(golden_q8_0_activations_no_worse_than_llamacpp) {
  * PRECISION POLICY) against llama.cpp, which rounds every product's activations to bf16 for BF16
  * weights.  (Rounding the gate/up inputs too would give 0.256 here, above llama.cpp's 0.225.) */
 TEST(golden_bf16_activations_no_worse_than_llamacpp) {
-    const char *acts[] = {"f32", "bf16", "default"};
-    check_no_worse_than_llamacpp("minimax01-tiny-bf16", acts, 3);
+    /* the last, "bf16-all" (gate/up rounded too), is the opt-in speed policy: printed, not asserted */
+    const char *acts[] = {"f32", "bf16", "default", "bf16-all"};
+    check_no_worse_than_llamacpp_opt("minimax01-tiny-bf16", acts, 4, 1);
 }

@@ -96,8 +96,9 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
  *
  * The reduced paths are what llama.cpp does on CPU (bf16 dots for BF16, q8_0/q8_K activations for the
  * quantized types).  Choice, per model: mmx_model_params.activations, or env MMX_ACT when that is NULL
- * (read at load, kept in mmx_exec.act_mask), a comma list of "q8", "bf16", "fast" (both) or "f32"
- * (neither); unset or "default" means "q8,bf16".  So quantized weights, already lossy, take int8
+ * (read at load, kept in mmx_exec.act_mask), a comma list of "q8", "bf16", "fast" (both), "bf16-all"
+ * (opt-in: bf16 also for the gate/up products below) or "f32" (neither); unset or "default" means
+ * "q8,bf16".  So quantized weights, already lossy, take int8
  * activations (3x the prefill throughput), and BF16 weights take bf16 activations in prefill EXCEPT
  * the MoE gate/up products (mmx_matrix.keep_f32_act, set in minimax01_weights.c): rounding their input,
  * the normed hidden state, is what makes bf16 activations lossy -- on the tiny golden BF16 file it
@@ -108,6 +109,10 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
  * Per-matmul quality: tests/test_kernels.c (NMSE bounds per variant).
  */
 typedef enum mmx_act { MMX_ACT_F32 = 0, MMX_ACT_BF16 = 1, MMX_ACT_Q8 = 2 } mmx_act;
+/* Mask bit of the opt-in "bf16-all": bf16 activations for the keep_f32_act products too (every BF16
+ * product in prefill, as llama.cpp does).  Not a default: it does not hold the KL rule on the tiny
+ * golden BF16 file (0.256 vs llama.cpp's 0.225); on the benchmark model it ties llama.cpp (docs/bench.md). */
+#define MMX_ACT_BF16_ALL (1u << 8)
 
 /* Bit mask (1 << MMX_ACT_*) from an MMX_ACT string ("bf16,q8", "fast", "f32"); NULL (unset) gives the
  * default, q8; unknown words are ignored. */

@@ -39,6 +39,7 @@ unsigned mmx_act_parse(const char *s) {
     while (*s) {
         size_t n = strcspn(s, ",+");
         if (n == 4 && !strncmp(s, "bf16", 4)) mask |= 1u << MMX_ACT_BF16;
+        else if (n == 8 && !strncmp(s, "bf16-all", 8)) mask |= 1u << MMX_ACT_BF16 | MMX_ACT_BF16_ALL;
         else if (n == 2 && !strncmp(s, "q8", 2)) mask |= 1u << MMX_ACT_Q8;
         else if (n == 4 && !strncmp(s, "fast", 4)) mask |= 1u << MMX_ACT_BF16 | 1u << MMX_ACT_Q8;
         s += n;
@@ -48,10 +49,10 @@ unsigned mmx_act_parse(const char *s) {
 }
 
 /* The precision a product of W takes under `mask`: the weight type's, except that products marked
- * keep_f32_act never take bf16 activations. */
+ * keep_f32_act take bf16 activations only under the opt-in "bf16-all". */
 static mmx_act act_for(unsigned mask, const mmx_matrix *W) {
     const mmx_act a = mmx_kernel_act(mask, W->type);
-    return a == MMX_ACT_BF16 && W->keep_f32_act ? MMX_ACT_F32 : a;
+    return a == MMX_ACT_BF16 && W->keep_f32_act && !(mask & MMX_ACT_BF16_ALL) ? MMX_ACT_F32 : a;
 }
 
 /* Decode products (T <= MM_GEMV_MAX_T) are bound by memory, not arithmetic: bf16 activations would buy
