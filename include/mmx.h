@@ -91,12 +91,13 @@ typedef struct mmx_model_params {
      * is read during mmx_model_load only. */
     const char *activations;
     /* Read the weights into anonymous memory that the kernel may back with 2 MiB transparent huge
-     * pages, instead of leaving them mapped from the page cache in 4 KiB pages (also: env
-     * MMX_HUGEPAGES=1).  Decode streams every weight each token, and 4 KiB translations cost it 25-40%
-     * on the development VM (docs/bench.md).  Costs: the load reads the whole file (the page cache of
-     * what was read is dropped, so the weights are held once, as process memory), and the memory is
-     * not shared between processes.  Needs THP in "madvise" or "always" mode to help; harmless
-     * otherwise.  Default false: the files stay memory-mapped. */
+     * pages, instead of leaving them mapped from the page cache (also: env MMX_HUGEPAGES=1).  Decode
+     * streams every weight each token, and 4 KiB translations cost it 25-40% on the development VM
+     * (docs/bench.md); the default mapping (huge_map below) already gets 2 MiB pages where the page
+     * cache can hold large folios, so this is for systems where it cannot.  Costs: the load reads the
+     * whole file (the page cache of what was read is dropped, so the weights are held once, as process
+     * memory), and the memory is not shared between processes.  Needs THP in "madvise" or "always"
+     * mode to help; harmless otherwise.  Default false: the files stay memory-mapped. */
     bool weights_in_hugepages;
     /* What the load does for memory-mapped weights (ignored with weights_in_hugepages):
      * MMX_HUGE_MAP_AUTO (default) faults the files in through a 2 MiB-aligned MADV_HUGEPAGE mapping,

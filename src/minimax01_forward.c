@@ -175,8 +175,8 @@ static void moe_layer(mmx_seq *s, size_t l, size_t T, float *out) {
                 }
         if (n == 0) continue;
         for (size_t i = 0; i < n; i++) memcpy(ws->xe + i * H, v + (size_t)ws->e_tok[i] * H, H * sizeof(float));
-        mmx_op_matmul(&s->exec, &w->w1[e], ws->xe, n, H, ws->h1, I);
-        mmx_op_matmul(&s->exec, &w->w3[e], ws->xe, n, H, ws->h3, I);
+        const mmx_matmul_args gate_up[2] = {{&w->w1[e], ws->xe, n, H, ws->h1, I}, {&w->w3[e], ws->xe, n, H, ws->h3, I}};
+        mmx_op_matmul_batch(&s->exec, gate_up, 2); /* one packing of xe, one pool pass */
         mmx_op_unary(&s->exec, MMX_UNARY_SWIGLU, ws->h1, ws->h3, n * I);
         mmx_op_matmul(&s->exec, &w->w2[e], ws->h1, n, I, ws->oe, H);
         for (size_t i = 0; i < n; i++) {

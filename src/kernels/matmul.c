@@ -276,7 +276,94 @@ static void mm_batch_worker(void *arg, int ith, int nth) {
     while (mmx_pool_range_next(b->pool, ith, &r0, &r1)) mm_batch_rows(b, r0, r1, ith, &prepared);
 }
 
-bool mmx_kernel_matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n) { return matmul_batch(ex, args, n, -1); }
+#if defined(__x86_64__)
+/* Prefill products that read the same activations (same X, T, columns and packed layout): the
+ * activations are packed once per token chunk, then ONE pool pass runs the panels of all of them,
+ * handed out by the pool's stealing ranges.  Separately, each product packed its own copy and ended
+ * in its own barrier, where a thread slowed by the hypervisor made the other wait (MoE gate/up,
+ * lightning qkv/gate, softmax q/k/v). */
+typedef struct {
+    mm_task task[MM_BATCH_MAX];
+    size_t first_panel[MM_BATCH_MAX + 1];
+    size_t n;
+    mmx_pool *pool;
+} gemm_group;
+
+static void gemm_group_worker(void *arg, int ith, int nth) {
+    (void)nth;
+    const gemm_group *g = arg;
+    void *scratch = aligned_scratch(g->task[0].job.scratch[ith]);
+    size_t p0, p1;
+    while (mmx_pool_range_next(g->pool, ith, &p0, &p1)) {
+        for (size_t i = 0; i < g->n && p0 < p1; i++) {
+            const size_t e = g->first_panel[i + 1];
+            if (p0 >= e) continue;
+            const size_t q1 = p1 < e ? p1 : e;
+            const mm_job *j = &g->task[i].job;
+            const size_t r0 = (p0 - g->first_panel[i]) * MM_NR, r1 = (q1 - g->first_panel[i]) * MM_NR;
+            g->task[i].fn(j, r0, r1 < j->W->rows ? r1 : j->W->rows, scratch);
+            p0 = q1;
+        }
+    }
+}
+
+static bool gemm_group_run(mmx_exec *ex, const mmx_matmul_args *args, size_t n) {
+    const mmx_isa isa = mmx_cpu_isa();
+    if (isa != MMX_ISA_AVX512 || ex->n_threads <= 1 || n < 2) return false;
+    const size_t avail = ex->scratch_floats * sizeof(float) - 2 * MM_ALIGN;
+    const mmx_matmul_args *a0 = &args[0];
+    const size_t K = a0->W->cols, T = a0->T;
+    const mmx_act act = act_for(ex->act_mask, a0->W);
+    if (T <= MM_GEMV_MAX_T) return false;
+    gemm_group g;
+    g.n = n;
+    g.pool = ex->pool;
+    g.first_panel[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mmx_matmul_args *a = &args[i];
+        const mmx_matrix *W = a->W;
+        if (a->X != a0->X || a->T != T || a->ldx != a0->ldx || W->cols != K || !type_supported(W->type) ||
+            act_for(ex->act_mask, W) != act || !mmx_act_applies(act, W->type) ||
+            (act == MMX_ACT_Q8 && mmx_mm_q8_block(W->type) != mmx_mm_q8_block(a0->W->type)) || W->rows == 0 ||
+            W->rows * K * T < SMALL_MATMUL_ELEMS ||
+            mmx_mm_panel_bytes(act, kc_for(K)) + mmx_mm_xpack_bytes(act, W->type, 1, K) > avail)
+            return false;
+        g.task[i] = (mm_task){{W, a->X, T, a->ldx, a->Y, a->ldy, act, ex->thread_scratch, avail, NULL},
+                              mmx_mm_gemm_avx512, false};
+        g.first_panel[i + 1] = g.first_panel[i] + (W->rows + MM_NR - 1) / MM_NR;
+    }
+    /* every product has the same K, precision and packed layout, so one chunk size and one packed
+     * copy (where thread 0's panels end, as gemm_shared_pack) serve all */
+    const size_t chunk = mmx_mm_token_chunk(&g.task[0].job);
+    void *xp = (uint8_t *)aligned_scratch(ex->thread_scratch[0]) + mmx_mm_panel_bytes(act, kc_for(K));
+    for (size_t t0 = 0; t0 < T; t0 += chunk) {
+        gemm_group c = g;
+        const size_t nt = T - t0 < chunk ? T - t0 : chunk;
+        for (size_t i = 0; i < n; i++) {
+            mm_job *j = &c.task[i].job;
+            j->T = nt;
+            j->X = args[i].X + t0 * args[i].ldx;
+            j->Y = args[i].Y + t0 * args[i].ldy;
+            j->xpacked = xp;
+        }
+        pack_task p = {c.task[0].job, xp};
+        p.job.xpacked = NULL;
+        mmx_pool_run(ex->pool, pack_worker, &p);
+        mmx_pool_ranges_init(ex->pool, g.first_panel[n], 1);
+        mmx_pool_run(ex->pool, gemm_group_worker, &c);
+    }
+    return true;
+}
+#endif
+
+bool mmx_kernel_matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n) {
+#if defined(__x86_64__)
+    if (!ex->reference && n >= 2 && n <= MM_BATCH_MAX && args[0].T > MM_GEMV_MAX_T &&
+        ex->scratch_floats * sizeof(float) >= 2 * MM_ALIGN && gemm_group_run(ex, args, n))
+        return true;
+#endif
+    return matmul_batch(ex, args, n, -1);
+}
 
 /* forced_act >= 0: every product in that precision (a variant call), else each by ex->act_mask */
 static bool matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n, int forced_act) {
