@@ -368,3 +368,47 @@ TEST(kernels_stream_sum_matches_reference) {
     CHECK(fast(buf, n) == mmx_stream_sum_ref(buf, n));
     mmx_free_aligned(buf);
 }
+
+/* Prefill products that share their activations run as one group (one packing, one pool pass over all
+ * their panels, kernels/matmul.c gemm_group_run): each product's result is bit-identical to running
+ * it alone, for each precision, with rows off the 32-row panels, and with the tokens in chunks. */
+TEST(kernels_matmul_batch_group_matches_single) {
+    const size_t cols = 512, T = 77, rows[3] = {70, 32, 131};
+    const mmx_type types[] = {MMX_TYPE_BF16, MMX_TYPE_Q4_K, MMX_TYPE_F32};
+    const char *acts[] = {"default", "f32"};
+    for (int chunked = 0; chunked < 2; chunked++) {
+        harness h;
+        REQUIRE(harness_init(&h, cols, T, chunked ? mmx_kernel_scratch_floats(cols, 24) : 0));
+        for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+            for (size_t ai = 0; ai < 2; ai++) {
+                h.ex.act_mask = mmx_act_parse(acts[ai]);
+                const size_t rb = mmx_type_row_bytes(types[ti], cols);
+                float *X = malloc(T * cols * sizeof(float)), *wf = malloc(131 * cols * sizeof(float));
+                REQUIRE(X && wf);
+                for (size_t i = 0; i < T * cols; i++) X[i] = frand();
+                mmx_matrix W[3];
+                uint8_t *wq[3];
+                float *Yg[3], *Ys[3];
+                mmx_matmul_args args[3];
+                for (int k = 0; k < 3; k++) {
+                    wq[k] = malloc(rows[k] * rb);
+                    Yg[k] = malloc(T * rows[k] * sizeof(float));
+                    Ys[k] = malloc(T * rows[k] * sizeof(float));
+                    REQUIRE(wq[k] && Yg[k] && Ys[k]);
+                    for (size_t i = 0; i < rows[k] * cols; i++) wf[i] = frand();
+                    for (size_t r = 0; r < rows[k]; r++) mmx_quantize_row(types[ti], wf + r * cols, wq[k] + r * rb, cols);
+                    W[k] = (mmx_matrix){types[ti], rows[k], cols, rb, wq[k], false};
+                    args[k] = (mmx_matmul_args){&W[k], X, T, cols, Yg[k], rows[k]};
+                    mmx_op_matmul(&h.ex, &W[k], X, T, cols, Ys[k], rows[k]);
+                }
+                mmx_op_matmul_batch(&h.ex, args, 3);
+                for (int k = 0; k < 3; k++) {
+                    CHECKF(!memcmp(Yg[k], Ys[k], T * rows[k] * sizeof(float)), "%s %s product %d%s: grouped differs",
+                           mmx_type_name(types[ti]), acts[ai], k, chunked ? " (chunked)" : "");
+                    free(wq[k]), free(Yg[k]), free(Ys[k]);
+                }
+                free(X), free(wf);
+            }
+        harness_free(&h);
+    }
+}
