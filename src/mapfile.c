@@ -229,6 +229,8 @@ static mmx_status refill_in_huge_folios(mmx_mapfile *m, int fd, size_t off, size
                                         mmx_error *err) {
     uint8_t *at = (uint8_t *)m->data + off;
     void *hole = mmap(at, len, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (hole == MAP_FAILED) /* nothing changed: the file mapping is intact */
+        return mmx_fail(err, MMX_ERR_NOMEM, "%s: cannot remap for huge pages: %s", path, strerror(errno));
     MMX_ASSERT(hole == at);
     /* dirty pages (a file just written) cannot be dropped until written back */
 #ifdef SYNC_FILE_RANGE_WRITE
@@ -252,7 +254,11 @@ static mmx_status refill_in_huge_folios(mmx_mapfile *m, int fd, size_t off, size
 mmx_status mmx_mapfile_settle_hugepages(mmx_mapfile *m, const char *path, bool copy_fallback, mmx_error *err) {
     if (!m->data || m->len < MAPFILE_ALIGN || m->anonymous) return MMX_OK;
     const uintptr_t at = (uintptr_t)m->data;
-    if (thp_enabled() && (at & (MAPFILE_ALIGN - 1)) == 0) {
+    /* a file larger than most of the memory cannot stay cached: faulting it in up front would only
+     * read it once more; leave it to demand paging */
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    const bool fits = pages > 0 && page > 0 && m->len / (size_t)page < (size_t)pages / 10 * 8;
+    if (fits && thp_enabled() && (at & (MAPFILE_ALIGN - 1)) == 0) {
         populate(m->data, m->len);
         m->huge_bytes = mmx_mapfile_huge_bytes(m);
         if (!mostly_huge(m->huge_bytes, m->len)) {
@@ -273,7 +279,9 @@ mmx_status mmx_mapfile_settle_hugepages(mmx_mapfile *m, const char *path, bool c
             if (st == MMX_OK) st = refill_in_huge_folios(m, fd, 0, MAPFILE_ALIGN, path, err);
             if (st == MMX_OK) {
                 mmx_mapfile probe = {m->data, MAPFILE_ALIGN, 0, false};
-                if (mmx_mapfile_huge_bytes(&probe) == MAPFILE_ALIGN)
+                /* >=: the kernel may merge the probe's mapping with the rest, whose 2 MiB parts
+                 * (if any) then count too -- which also says the file system can hold them */
+                if (mmx_mapfile_huge_bytes(&probe) >= MAPFILE_ALIGN)
                     st = refill_in_huge_folios(m, fd, MAPFILE_ALIGN, m->len - MAPFILE_ALIGN, path, err);
             }
             close(fd);

@@ -32,7 +32,8 @@ mmx_status mmx_mapfile_load_hugepages(mmx_mapfile *m, const char *path, mmx_erro
 /* Faults the whole mapping in and makes it use 2 MiB pages where the system can: when the page
  * cache holds the file in small folios (written or read before without MADV_HUGEPAGE), drops that
  * clean cache and maps the file again so readahead refills it in 2 MiB folios (one read of the file
- * from disk; later loads find the large folios).  If the mapping is still mostly in 4 KiB pages and
+ * from disk; later loads find the large folios).  Files larger than 80% of the physical memory are
+ * left to demand paging (they cannot stay cached).  If the mapping is still mostly in 4 KiB pages and
  * copy_fallback, reads the file into anonymous THP memory instead (mmx_mapfile_load_hugepages).
  * Sets m->huge_bytes.  Same addresses throughout: pointers into m stay valid.  Nothing may read the
  * mapping concurrently.  Returns MMX_OK (also when huge pages could not be had) or MMX_ERR_IO /
