@@ -240,50 +240,49 @@ mmx_status mmx_model_file_open(const char *path, mmx_model_file **out, mmx_error
     return MMX_OK;
 }
 
-mmx_status mmx_model_file_load_hugepages(mmx_model_file *f, mmx_error *err) {
+/* Every file of f that is memory-mapped, with its path, in order (GGUF: one; HF: the shards). */
+typedef mmx_status (*mapped_file_fn)(mmx_mapfile *m, const char *path, void *arg, mmx_error *err);
+static mmx_status each_mapped_file(mmx_model_file *f, mapped_file_fn fn, void *arg, mmx_error *err) {
     if (f->gguf) {
         mmx_mapfile *m = mmx_gguf_mapfile(f->gguf);
-        if (m) return mmx_mapfile_load_hugepages(m, f->gguf_path, err);
+        return m ? fn(m, f->gguf_path, arg, err) : MMX_OK;
     }
     for (size_t i = 0; i < f->n_shards; i++) {
         mmx_mapfile *m = mmx_st_mapfile(f->shards[i]);
-        if (!m) continue;
-        mmx_status st = mmx_mapfile_load_hugepages(m, f->shard_paths[i], err);
+        mmx_status st = m ? fn(m, f->shard_paths[i], arg, err) : MMX_OK;
         if (st != MMX_OK) return st;
     }
     return MMX_OK;
+}
+
+static mmx_status load_one(mmx_mapfile *m, const char *path, void *arg, mmx_error *err) {
+    (void)arg;
+    return mmx_mapfile_load_hugepages(m, path, err);
+}
+static mmx_status settle_one(mmx_mapfile *m, const char *path, void *arg, mmx_error *err) {
+    (void)arg;
+    return mmx_mapfile_settle_hugepages(m, path, err);
+}
+static mmx_status count_one(mmx_mapfile *m, const char *path, void *arg, mmx_error *err) {
+    (void)path, (void)err;
+    uint64_t *bytes_huge = arg;
+    bytes_huge[0] += m->len;
+    bytes_huge[1] += mmx_mapfile_huge_bytes(m);
+    return MMX_OK;
+}
+
+mmx_status mmx_model_file_load_hugepages(mmx_model_file *f, mmx_error *err) {
+    return each_mapped_file(f, load_one, NULL, err);
 }
 
 mmx_status mmx_model_file_settle_hugepages(mmx_model_file *f, mmx_error *err) {
-    if (f->gguf) {
-        mmx_mapfile *m = mmx_gguf_mapfile(f->gguf);
-        if (m) return mmx_mapfile_settle_hugepages(m, f->gguf_path, false, err);
-    }
-    for (size_t i = 0; i < f->n_shards; i++) {
-        mmx_mapfile *m = mmx_st_mapfile(f->shards[i]);
-        if (!m) continue;
-        mmx_status st = mmx_mapfile_settle_hugepages(m, f->shard_paths[i], false, err);
-        if (st != MMX_OK) return st;
-    }
-    return MMX_OK;
+    return each_mapped_file(f, settle_one, NULL, err);
 }
 
-void mmx_model_file_page_bytes(const mmx_model_file *f, uint64_t *bytes, uint64_t *huge) {
-    *bytes = *huge = 0;
-    if (f->gguf) {
-        const mmx_mapfile *m = mmx_gguf_mapfile(f->gguf);
-        if (m) {
-            *bytes = m->len;
-            *huge = mmx_mapfile_huge_bytes(m);
-        }
-        return;
-    }
-    for (size_t i = 0; i < f->n_shards; i++) {
-        const mmx_mapfile *m = mmx_st_mapfile(f->shards[i]);
-        if (!m) continue;
-        *bytes += m->len;
-        *huge += mmx_mapfile_huge_bytes(m);
-    }
+void mmx_model_file_page_bytes(mmx_model_file *f, uint64_t *bytes, uint64_t *huge) {
+    uint64_t bh[2] = {0, 0};
+    (void)each_mapped_file(f, count_one, bh, NULL);
+    *bytes = bh[0], *huge = bh[1];
 }
 
 void mmx_model_file_free(mmx_model_file *f) {

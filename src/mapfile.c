@@ -52,8 +52,6 @@ static void *map_file_aligned(int fd, size_t len) {
 mmx_status mmx_mapfile_open(const char *path, mmx_mapfile *out, mmx_error *err) {
     out->data = NULL;
     out->len = 0;
-    out->huge_bytes = 0;
-    out->anonymous = false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return mmx_fail(err, MMX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
@@ -251,51 +249,37 @@ static mmx_status refill_in_huge_folios(mmx_mapfile *m, int fd, size_t off, size
     return MMX_OK;
 }
 
-mmx_status mmx_mapfile_settle_hugepages(mmx_mapfile *m, const char *path, bool copy_fallback, mmx_error *err) {
-    if (!m->data || m->len < MAPFILE_ALIGN || m->anonymous) return MMX_OK;
-    const uintptr_t at = (uintptr_t)m->data;
+mmx_status mmx_mapfile_settle_hugepages(mmx_mapfile *m, const char *path, mmx_error *err) {
+    if (!m->data || m->len < MAPFILE_ALIGN) return MMX_OK;
     /* a file larger than most of the memory cannot stay cached: faulting it in up front would only
      * read it once more; leave it to demand paging */
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     const bool fits = pages > 0 && page > 0 && m->len / (size_t)page < (size_t)pages / 10 * 8;
-    if (fits && thp_enabled() && (at & (MAPFILE_ALIGN - 1)) == 0) {
-        populate(m->data, m->len);
-        m->huge_bytes = mmx_mapfile_huge_bytes(m);
-        if (!mostly_huge(m->huge_bytes, m->len)) {
-            /* The page cache holds (part of) the file in small folios, which the kernel maps one
-             * 4 KiB page at a time (on a VM, two page walks a TLB miss).  Dropping the file's clean,
-             * unmapped cache and mapping it again makes readahead for the MADV_HUGEPAGE mapping
-             * refill it in 2 MiB folios, kept for later loads.  Costs one read of the file from
-             * disk; no data can be lost (only clean page cache is dropped).  Tried on the first
-             * 2 MiB first, so that a system whose page cache cannot hold large folios for this
-             * file system pays 2 MiB, not the whole file, per load. */
-            const int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0) return mmx_fail(err, MMX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-            struct stat sb;
-            mmx_status st = MMX_OK;
-            if (fstat(fd, &sb) != 0 || (size_t)sb.st_size != m->len)
-                st = mmx_fail(err, MMX_ERR_IO, "%s: changed while loading (size %zu, mapped %zu)", path,
-                              (size_t)sb.st_size, m->len);
-            if (st == MMX_OK) st = refill_in_huge_folios(m, fd, 0, MAPFILE_ALIGN, path, err);
-            if (st == MMX_OK) {
-                mmx_mapfile probe = {m->data, MAPFILE_ALIGN, 0, false};
-                /* >=: the kernel may merge the probe's mapping with the rest, whose 2 MiB parts
-                 * (if any) then count too -- which also says the file system can hold them */
-                if (mmx_mapfile_huge_bytes(&probe) >= MAPFILE_ALIGN)
-                    st = refill_in_huge_folios(m, fd, MAPFILE_ALIGN, m->len - MAPFILE_ALIGN, path, err);
-            }
-            close(fd);
-            if (st != MMX_OK) return st;
-            m->huge_bytes = mmx_mapfile_huge_bytes(m);
-        }
-        if (mostly_huge(m->huge_bytes, m->len)) return MMX_OK;
-    }
-    if (!copy_fallback) return MMX_OK;
-    mmx_status st = mmx_mapfile_load_hugepages(m, path, err);
+    if (!fits || !thp_enabled() || ((uintptr_t)m->data & (MAPFILE_ALIGN - 1)) != 0) return MMX_OK;
+    populate(m->data, m->len);
+    if (mostly_huge(mmx_mapfile_huge_bytes(m), m->len)) return MMX_OK;
+    /* The page cache holds (part of) the file in small folios, which the kernel maps one 4 KiB page
+     * at a time (on a VM, two page walks a TLB miss).  Dropping the file's clean, unmapped cache and
+     * mapping it again makes readahead for the MADV_HUGEPAGE mapping refill it in 2 MiB folios, kept
+     * for later loads.  Costs one read of the file from disk; no data can be lost (only clean page
+     * cache is dropped).  Tried on the first 2 MiB first, so that a system whose page cache cannot
+     * hold large folios for this file system pays 2 MiB, not the whole file, per load. */
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return mmx_fail(err, MMX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    mmx_status st = MMX_OK;
+    if (fstat(fd, &sb) != 0 || (size_t)sb.st_size != m->len)
+        st = mmx_fail(err, MMX_ERR_IO, "%s: changed while loading (size %zu, mapped %zu)", path, (size_t)sb.st_size,
+                      m->len);
+    if (st == MMX_OK) st = refill_in_huge_folios(m, fd, 0, MAPFILE_ALIGN, path, err);
     if (st == MMX_OK) {
-        m->anonymous = true;
-        m->huge_bytes = mmx_mapfile_huge_bytes(m);
+        const mmx_mapfile probe = {m->data, MAPFILE_ALIGN};
+        /* >=: the kernel may merge the probe's mapping with the rest, whose 2 MiB parts (if any)
+         * then count too -- which also says the file system can hold them */
+        if (mmx_mapfile_huge_bytes(&probe) >= MAPFILE_ALIGN)
+            st = refill_in_huge_folios(m, fd, MAPFILE_ALIGN, m->len - MAPFILE_ALIGN, path, err);
     }
+    close(fd);
     return st;
 }
 

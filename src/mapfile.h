@@ -11,8 +11,6 @@
 typedef struct mmx_mapfile {
     const void *data; /* NULL for an empty file */
     size_t len;
-    size_t huge_bytes; /* bytes mapped with 2 MiB entries when last settled (0 before) */
-    bool anonymous;    /* read into anonymous memory by mmx_mapfile_load_hugepages */
 } mmx_mapfile;
 
 /* Maps `path` read-only (MAP_PRIVATE) at a 2 MiB-aligned address with MADV_HUGEPAGE, so that page
@@ -33,12 +31,11 @@ mmx_status mmx_mapfile_load_hugepages(mmx_mapfile *m, const char *path, mmx_erro
  * cache holds the file in small folios (written or read before without MADV_HUGEPAGE), drops that
  * clean cache and maps the file again so readahead refills it in 2 MiB folios (one read of the file
  * from disk; later loads find the large folios).  Files larger than 80% of the physical memory are
- * left to demand paging (they cannot stay cached).  If the mapping is still mostly in 4 KiB pages and
- * copy_fallback, reads the file into anonymous THP memory instead (mmx_mapfile_load_hugepages).
- * Sets m->huge_bytes.  Same addresses throughout: pointers into m stay valid.  Nothing may read the
- * mapping concurrently.  Returns MMX_OK (also when huge pages could not be had) or MMX_ERR_IO /
- * MMX_ERR_NOMEM as mmx_mapfile_load_hugepages. */
-mmx_status mmx_mapfile_settle_hugepages(mmx_mapfile *m, const char *path, bool copy_fallback, mmx_error *err);
+ * left to demand paging (they cannot stay cached).  How much it got: mmx_mapfile_huge_bytes.  Same
+ * addresses throughout: pointers into m stay valid.  Nothing may read the mapping concurrently.
+ * Returns MMX_OK (also when huge pages could not be had), MMX_ERR_IO (the file changed or could not
+ * be mapped again: m must then only be closed) or MMX_ERR_NOMEM (no remap possible; m unchanged). */
+mmx_status mmx_mapfile_settle_hugepages(mmx_mapfile *m, const char *path, mmx_error *err);
 
 /* Bytes of m mapped with 2 MiB entries now, from /proc/self/smaps; 0 when it cannot tell. */
 size_t mmx_mapfile_huge_bytes(const mmx_mapfile *m);

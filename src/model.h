@@ -116,7 +116,7 @@ mmx_status mmx_model_file_load_hugepages(mmx_model_file *f, mmx_error *err);
 /* Settles every mapped file of f in 2 MiB pages where it can (mmx_mapfile_settle_hugepages, no copy). */
 mmx_status mmx_model_file_settle_hugepages(mmx_model_file *f, mmx_error *err);
 /* Bytes of all files of f, and of those the kernel mapped in 2 MiB pages when last loaded/settled. */
-void mmx_model_file_page_bytes(const mmx_model_file *f, uint64_t *bytes, uint64_t *huge);
+void mmx_model_file_page_bytes(mmx_model_file *f, uint64_t *bytes, uint64_t *huge);
 mmx_source_kind mmx_model_file_kind(const mmx_model_file *f);
 /* NULL when absent. */
 const mmx_tensor *mmx_model_file_find(const mmx_model_file *f, const char *name);
