@@ -16,6 +16,7 @@
 
 /* Matrices smaller than this (rows*cols*T) run on the calling thread: waking the pool costs more. */
 #define SMALL_MATMUL_ELEMS (64 * 1024)
+#define MM_BATCH_MAX 16 /* products per batched call */
 
 /* ---- activation precision ----------------------------------------------------------------------- */
 
@@ -166,20 +167,59 @@ static void pack_worker(void *arg, int ith, int nth) {
     mmx_mm_pack_x_avx512(&p->job, b0, b1, p->xp);
 }
 
-static void gemm_shared_pack(mmx_exec *ex, const mm_task *task) {
-    const mm_job *j = &task->job;
-    const size_t chunk = mmx_mm_token_chunk(j);
-    /* thread 0's scratch: its panel area, then the shared activations (where it would pack anyway) */
-    void *xp = (uint8_t *)aligned_scratch(j->scratch[0]) + mmx_mm_panel_bytes(j->act, kc_for(j->W->cols));
-    for (size_t t0 = 0; t0 < j->T; t0 += chunk) {
-        mm_task c = *task;
-        c.job.T = j->T - t0 < chunk ? j->T - t0 : chunk;
-        c.job.X = j->X + t0 * j->ldx;
-        c.job.Y = j->Y + t0 * j->ldy;
-        pack_task p = {c.job, xp};
+/* Prefill products that read the same activations (same X, T, columns and packed layout; one
+ * product is a group of one): the activations are packed once per token chunk into thread 0's
+ * scratch, where its panels end (pack_worker, one pool pass), then ONE pool pass runs the panels of
+ * all the products, handed out by the pool's stealing ranges.  Separately, each product packed its
+ * own copy and ended in its own barrier, where a thread slowed by the hypervisor made the other wait
+ * (MoE gate/up, lightning qkv/gate, softmax q/k/v). */
+typedef struct {
+    mm_task task[MM_BATCH_MAX]; /* whole-T jobs; the chunk's copies point at their rows */
+    size_t first_panel[MM_BATCH_MAX + 1];
+    size_t n;
+    mmx_pool *pool;
+} gemm_group;
+
+static void gemm_group_worker(void *arg, int ith, int nth) {
+    (void)nth;
+    const gemm_group *g = arg;
+    void *scratch = aligned_scratch(g->task[0].job.scratch[ith]);
+    size_t p0, p1;
+    while (mmx_pool_range_next(g->pool, ith, &p0, &p1)) {
+        for (size_t i = 0; i < g->n && p0 < p1; i++) {
+            const size_t e = g->first_panel[i + 1];
+            if (p0 >= e) continue;
+            const size_t q1 = p1 < e ? p1 : e;
+            const mm_job *j = &g->task[i].job;
+            const size_t r0 = (p0 - g->first_panel[i]) * MM_NR, r1 = (q1 - g->first_panel[i]) * MM_NR;
+            g->task[i].fn(j, r0, r1 < j->W->rows ? r1 : j->W->rows, scratch);
+            p0 = q1;
+        }
+    }
+}
+
+/* Runs g (task[0..n) set; every task with the same K, precision and packed layout, so one chunk size
+ * and one packed copy serve all). */
+static void gemm_group_exec(mmx_exec *ex, gemm_group *g) {
+    const mm_job *j0 = &g->task[0].job;
+    const size_t T = j0->T, chunk = mmx_mm_token_chunk(j0);
+    void *xp = (uint8_t *)aligned_scratch(j0->scratch[0]) + mmx_mm_panel_bytes(j0->act, kc_for(j0->W->cols));
+    g->pool = ex->pool;
+    g->first_panel[0] = 0;
+    for (size_t i = 0; i < g->n; i++) g->first_panel[i + 1] = g->first_panel[i] + (g->task[i].job.W->rows + MM_NR - 1) / MM_NR;
+    for (size_t t0 = 0; t0 < T; t0 += chunk) {
+        gemm_group c = *g;
+        for (size_t i = 0; i < g->n; i++) {
+            mm_job *j = &c.task[i].job;
+            j->T = T - t0 < chunk ? T - t0 : chunk;
+            j->X += t0 * j->ldx;
+            j->Y += t0 * j->ldy;
+        }
+        pack_task p = {c.task[0].job, xp};
         mmx_pool_run(ex->pool, pack_worker, &p);
-        c.job.xpacked = xp;
-        mmx_pool_run(ex->pool, mm_worker, &c);
+        for (size_t i = 0; i < g->n; i++) c.task[i].job.xpacked = xp;
+        mmx_pool_ranges_init(ex->pool, g->first_panel[g->n], 1);
+        mmx_pool_run(ex->pool, gemm_group_worker, &c);
     }
 }
 #endif
@@ -209,7 +249,11 @@ bool mmx_kernel_matmul_variant(mmx_exec *ex, mmx_isa isa, mmx_act act, const mmx
         if (matmul_batch(ex, &a, 1, act)) return true;
     }
     if (W->rows * K * T < SMALL_MATMUL_ELEMS || ex->n_threads <= 1) mm_worker(&task, 0, 1);
-    else if (!task.gemv && isa == MMX_ISA_AVX512) gemm_shared_pack(ex, &task);
+    else if (!task.gemv && isa == MMX_ISA_AVX512) {
+        gemm_group g = {.n = 1};
+        g.task[0] = task;
+        gemm_group_exec(ex, &g);
+    }
     else mmx_pool_run(ex->pool, mm_worker, &task);
     return true;
 #else
@@ -238,7 +282,6 @@ bool mmx_kernel_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t
 
 /* ---- several decode matmuls in one pool pass -------------------------------------------------------- */
 
-#define MM_BATCH_MAX 16
 
 typedef struct {
     mm_task task[MM_BATCH_MAX];
@@ -277,36 +320,6 @@ static void mm_batch_worker(void *arg, int ith, int nth) {
 }
 
 #if defined(__x86_64__)
-/* Prefill products that read the same activations (same X, T, columns and packed layout): the
- * activations are packed once per token chunk, then ONE pool pass runs the panels of all of them,
- * handed out by the pool's stealing ranges.  Separately, each product packed its own copy and ended
- * in its own barrier, where a thread slowed by the hypervisor made the other wait (MoE gate/up,
- * lightning qkv/gate, softmax q/k/v). */
-typedef struct {
-    mm_task task[MM_BATCH_MAX];
-    size_t first_panel[MM_BATCH_MAX + 1];
-    size_t n;
-    mmx_pool *pool;
-} gemm_group;
-
-static void gemm_group_worker(void *arg, int ith, int nth) {
-    (void)nth;
-    const gemm_group *g = arg;
-    void *scratch = aligned_scratch(g->task[0].job.scratch[ith]);
-    size_t p0, p1;
-    while (mmx_pool_range_next(g->pool, ith, &p0, &p1)) {
-        for (size_t i = 0; i < g->n && p0 < p1; i++) {
-            const size_t e = g->first_panel[i + 1];
-            if (p0 >= e) continue;
-            const size_t q1 = p1 < e ? p1 : e;
-            const mm_job *j = &g->task[i].job;
-            const size_t r0 = (p0 - g->first_panel[i]) * MM_NR, r1 = (q1 - g->first_panel[i]) * MM_NR;
-            g->task[i].fn(j, r0, r1 < j->W->rows ? r1 : j->W->rows, scratch);
-            p0 = q1;
-        }
-    }
-}
-
 static bool gemm_group_run(mmx_exec *ex, const mmx_matmul_args *args, size_t n) {
     const mmx_isa isa = mmx_cpu_isa();
     if (isa != MMX_ISA_AVX512 || ex->n_threads <= 1 || n < 2) return false;
@@ -317,8 +330,6 @@ static bool gemm_group_run(mmx_exec *ex, const mmx_matmul_args *args, size_t n) 
     if (T <= MM_GEMV_MAX_T) return false;
     gemm_group g;
     g.n = n;
-    g.pool = ex->pool;
-    g.first_panel[0] = 0;
     for (size_t i = 0; i < n; i++) {
         const mmx_matmul_args *a = &args[i];
         const mmx_matrix *W = a->W;
@@ -330,28 +341,8 @@ static bool gemm_group_run(mmx_exec *ex, const mmx_matmul_args *args, size_t n) 
             return false;
         g.task[i] = (mm_task){{W, a->X, T, a->ldx, a->Y, a->ldy, act, ex->thread_scratch, avail, NULL},
                               mmx_mm_gemm_avx512, false};
-        g.first_panel[i + 1] = g.first_panel[i] + (W->rows + MM_NR - 1) / MM_NR;
     }
-    /* every product has the same K, precision and packed layout, so one chunk size and one packed
-     * copy (where thread 0's panels end, as gemm_shared_pack) serve all */
-    const size_t chunk = mmx_mm_token_chunk(&g.task[0].job);
-    void *xp = (uint8_t *)aligned_scratch(ex->thread_scratch[0]) + mmx_mm_panel_bytes(act, kc_for(K));
-    for (size_t t0 = 0; t0 < T; t0 += chunk) {
-        gemm_group c = g;
-        const size_t nt = T - t0 < chunk ? T - t0 : chunk;
-        for (size_t i = 0; i < n; i++) {
-            mm_job *j = &c.task[i].job;
-            j->T = nt;
-            j->X = args[i].X + t0 * args[i].ldx;
-            j->Y = args[i].Y + t0 * args[i].ldy;
-            j->xpacked = xp;
-        }
-        pack_task p = {c.task[0].job, xp};
-        p.job.xpacked = NULL;
-        mmx_pool_run(ex->pool, pack_worker, &p);
-        mmx_pool_ranges_init(ex->pool, g.first_panel[n], 1);
-        mmx_pool_run(ex->pool, gemm_group_worker, &c);
-    }
+    gemm_group_exec(ex, &g);
     return true;
 }
 #endif

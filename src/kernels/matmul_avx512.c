@@ -481,6 +481,16 @@ static inline void store_tile(float *y, __mmask16 m0, __mmask16 m1, __m512 a0, _
     _mm512_mask_storeu_ps(y + 16, m1, a1);
 }
 
+/* a[i] += (w0, w1) * x[i] for the M tokens of one column: the step of the fp32 microkernels */
+static inline __attribute__((always_inline)) void rank1_f32(__m512 a[][2], __m512 w0, __m512 w1, const float *x, int M) {
+#pragma GCC unroll 12
+    for (int i = 0; i < M; i++) {
+        const __m512 xi = _mm512_set1_ps(x[i]);
+        a[i][0] = _mm512_fmadd_ps(w0, xi, a[i][0]);
+        a[i][1] = _mm512_fmadd_ps(w1, xi, a[i][1]);
+    }
+}
+
 typedef void (*uk_f32_fn)(const float *pw, const float *xp, size_t kc, float *Y, size_t ldy, __mmask16 m0,
                           __mmask16 m1, bool add);
 
@@ -489,15 +499,7 @@ static inline __attribute__((always_inline)) void uk_f32(const float *pw, const 
     __m512 a[MM_MR][2];
 #pragma GCC unroll 12
     for (int i = 0; i < M; i++) a[i][0] = a[i][1] = _mm512_setzero_ps();
-    for (size_t k = 0; k < kc; k++, pw += MM_NR, xp += MM_MR) {
-        const __m512 w0 = _mm512_load_ps(pw), w1 = _mm512_load_ps(pw + 16);
-#pragma GCC unroll 12
-        for (int i = 0; i < M; i++) {
-            const __m512 x = _mm512_set1_ps(xp[i]);
-            a[i][0] = _mm512_fmadd_ps(w0, x, a[i][0]);
-            a[i][1] = _mm512_fmadd_ps(w1, x, a[i][1]);
-        }
-    }
+    for (size_t k = 0; k < kc; k++, pw += MM_NR, xp += MM_MR) rank1_f32(a, _mm512_load_ps(pw), _mm512_load_ps(pw + 16), xp, M);
 #pragma GCC unroll 12
     for (int i = 0; i < M; i++) store_tile(Y + (size_t)i * ldy, m0, m1, a[i][0], a[i][1], add);
 }
@@ -625,18 +627,8 @@ static inline __attribute__((always_inline)) void uk_f32b(const uint32_t *pw, co
         const __m512i w0 = _mm512_load_si512(pw), w1 = _mm512_load_si512(pw + 16);
         const __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16)), e1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));
         const __m512 o0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi)), o1 = _mm512_castsi512_ps(_mm512_and_si512(w1, hi));
-#pragma GCC unroll 12
-        for (int i = 0; i < M; i++) {
-            const __m512 x = _mm512_set1_ps(xp[i]);
-            a[i][0] = _mm512_fmadd_ps(e0, x, a[i][0]);
-            a[i][1] = _mm512_fmadd_ps(e1, x, a[i][1]);
-        }
-#pragma GCC unroll 12
-        for (int i = 0; i < M; i++) {
-            const __m512 x = _mm512_set1_ps(xp[MM_MR + i]);
-            a[i][0] = _mm512_fmadd_ps(o0, x, a[i][0]);
-            a[i][1] = _mm512_fmadd_ps(o1, x, a[i][1]);
-        }
+        rank1_f32(a, e0, e1, xp, M);          /* column k */
+        rank1_f32(a, o0, o1, xp + MM_MR, M);  /* column k + 1 */
     }
 #pragma GCC unroll 12
     for (int i = 0; i < M; i++) store_tile(Y + (size_t)i * ldy, m0, m1, a[i][0], a[i][1], add);
