@@ -67,25 +67,19 @@ typedef struct {
     double eps;
     float *out;
     size_t ldo;
+    mmx_rmsnorm_fn fn;
 } rmsnorm_job;
 
 static void rmsnorm_worker(void *arg, int ith, int nth) {
     rmsnorm_job *j = arg;
     size_t t0, t1;
     mmx_split_range(j->T, ith, nth, &t0, &t1);
-    for (size_t t = t0; t < t1; t++) {
-        const float *xt = j->x + t * j->ldx;
-        float *ot = j->out + t * j->ldo;
-        double ss = 0;
-        for (size_t i = 0; i < j->n; i++) ss += (double)xt[i] * xt[i];
-        const float scale = (float)(1.0 / sqrt(ss / (double)j->n + j->eps));
-        for (size_t i = 0; i < j->n; i++) ot[i] = j->g[i] * (xt[i] * scale);
-    }
+    for (size_t t = t0; t < t1; t++) j->fn(j->x + t * j->ldx, j->g, j->n, j->eps, j->out + t * j->ldo);
 }
 
 void mmx_op_rmsnorm(mmx_exec *ex, const float *x, size_t ldx, const float *g, size_t n, size_t T, double eps,
                     float *out, size_t ldo) {
-    rmsnorm_job j = {x, ldx, g, n, T, eps, out, ldo};
+    rmsnorm_job j = {x, ldx, g, n, T, eps, out, ldo, mmx_kernel_rmsnorm(ex->reference)};
     if (T == 1) rmsnorm_worker(&j, 0, 1); /* one row: not worth waking the pool */
     else mmx_pool_run(ex->pool, rmsnorm_worker, &j);
 }

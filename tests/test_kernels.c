@@ -307,6 +307,35 @@ TEST(kernels_gates_match_reference) {
     }
 }
 
+/* The vector RMSNorm against the reference, row widths around the 32- and 8-lane steps, and in place
+ * (the lightning norm writes over its input).  Only the double sum's order differs, so each output may
+ * move by the float rounding of the scale: tolerance 2 ulp relative (2.4e-7) per value. */
+TEST(kernels_rmsnorm_matches_reference) {
+    if (mmx_cpu_isa() < MMX_ISA_AVX512) {
+        printf("    (skipped avx512: not on this CPU)\n");
+        return;
+    }
+    static float x[1100], g[1100], ref[1100], got[1100];
+    const size_t widths[] = {1, 7, 8, 9, 31, 32, 33, 64, 100, 1024, 1100};
+    double worst = 0;
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        const size_t n = widths[w];
+        for (size_t i = 0; i < n; i++) x[i] = frand() * 8.0f - 4.0f, g[i] = frand() * 2.0f;
+        mmx_rmsnorm_ref(x, g, n, 1e-6, ref);
+        mmx_rmsnorm_avx512(x, g, n, 1e-6, got);
+        for (size_t i = 0; i < n; i++) {
+            const double e = fabs((double)got[i] - ref[i]) / fmax(fabs((double)ref[i]), 1e-30);
+            if (e > worst) worst = e;
+            CHECKF(e <= 2.4e-7, "rmsnorm n=%zu i=%zu: %.9g vs %.9g", n, i, got[i], ref[i]);
+        }
+        memcpy(got, x, n * sizeof(float));
+        mmx_rmsnorm_avx512(got, g, n, 1e-6, got);
+        for (size_t i = 0; i < n; i++)
+            CHECKF(fabs((double)got[i] - ref[i]) <= 2.4e-7 * fabs((double)ref[i]), "rmsnorm in place n=%zu i=%zu", n, i);
+    }
+    printf("    worst relative error %.3g\n", worst);
+}
+
 /* The grouped AVX-512 attention against a float64 softmax attention: G heads sharing one KV head,
  * key counts around the 16-key groups and the 256-key chunks.  Tolerance 2e-5 absolute on outputs of
  * magnitude ~1 (fp32 sums over up to 600 keys, a polynomial exp accurate to ~2e-7). */

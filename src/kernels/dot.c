@@ -37,6 +37,17 @@ mmx_gate_fn mmx_kernel_gate(bool reference) {
     return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_gate_avx512 : mmx_gate_ref;
 }
 
+void mmx_rmsnorm_ref(const float *x, const float *g, size_t n, double eps, float *out) {
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    const float scale = (float)(1.0 / sqrt(ss / (double)n + eps));
+    for (size_t i = 0; i < n; i++) out[i] = g[i] * (x[i] * scale);
+}
+
+mmx_rmsnorm_fn mmx_kernel_rmsnorm(bool reference) {
+    return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_rmsnorm_avx512 : mmx_rmsnorm_ref;
+}
+
 uint64_t mmx_stream_sum_ref(const void *p, size_t n) {
     const uint64_t *w = p;
     uint64_t a[8] = {0};
@@ -56,6 +67,7 @@ bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t
     return false;
 }
 void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n) { mmx_gate_ref(kind, a, b, n); }
+void mmx_rmsnorm_avx512(const float *x, const float *g, size_t n, double eps, float *out) { mmx_rmsnorm_ref(x, g, n, eps, out); }
 void mmx_axpy_avx512(float a, const float *x, float *y, size_t n) { mmx_axpy_ref(a, x, y, n); }
 float mmx_dot_avx2(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }
 float mmx_dot_avx512(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }

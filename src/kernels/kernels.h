@@ -50,6 +50,15 @@ void mmx_gate_ref(mmx_gate kind, float *a, const float *b, size_t n);
 void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n);
 mmx_gate_fn mmx_kernel_gate(bool reference);
 
+/* RMSNorm of one row (SPEC §3): out[i] = g[i] * (x[i] * s), s = 1 / sqrt(sum x^2 / n + eps), the sum
+ * of squares in double.  The reference adds the squares in order; the AVX-512 variant in eight double
+ * lanes x four chains (its ~1.5 us scalar chain per 1024-wide row was 2.5% of a BF16 prefill), which
+ * only changes the double sum's rounding, far below the float result's (tests/test_kernels.c). */
+typedef void (*mmx_rmsnorm_fn)(const float *x, const float *g, size_t n, double eps, float *out);
+void mmx_rmsnorm_ref(const float *x, const float *g, size_t n, double eps, float *out);
+void mmx_rmsnorm_avx512(const float *x, const float *g, size_t n, double eps, float *out);
+mmx_rmsnorm_fn mmx_kernel_rmsnorm(bool reference);
+
 /* Softmax attention (SPEC §5.1) of G query rows that share one KV head (the heads of a GQA group at
  * a few consecutive positions):
  *   out[r] = softmax(scale * q[r] K^T) V over keys 0..n_keys[r]-1 (each row its own causal limit),
