@@ -197,7 +197,7 @@ void mmx_seq_free(mmx_seq *s) {
     free(s->slopes);
     mmx_workspace *ws = &s->ws;
     void *bufs[] = {ws->x, ws->u, ws->a, ws->big, ws->y, ws->g, ws->router, ws->top_e, ws->top_w, ws->e_tok,
-                    ws->e_w, ws->xe, ws->h1, ws->h3, ws->oe, ws->coef, ws->thread_scratch_all};
+                    ws->e_slot, ws->e_first, ws->xe, ws->h1, ws->h3, ws->oe, ws->coef, ws->thread_scratch_all};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mmx_free_aligned(bufs[i]);
     free(ws->thread_scratch);
     free(s);
@@ -257,11 +257,12 @@ mmx_status mmx_seq_create(mmx_model *m, const mmx_seq_params *params, mmx_seq **
         {nb * k * sizeof(int32_t), (void **)&ws->top_e},
         {nb * k * sizeof(float), (void **)&ws->top_w},
         {nb * k * sizeof(int32_t), (void **)&ws->e_tok},
-        {nb * k * sizeof(float), (void **)&ws->e_w},
-        {nb * H * sizeof(float), (void **)&ws->xe},
+        {nb * k * sizeof(int32_t), (void **)&ws->e_slot},
+        {(E + 1) * sizeof(size_t), (void **)&ws->e_first},
+        {nb * k * H * sizeof(float), (void **)&ws->xe},
         {nb * F * sizeof(float), (void **)&ws->h1},
         {nb * F * sizeof(float), (void **)&ws->h3},
-        {nb * H * sizeof(float), (void **)&ws->oe},
+        {nb * k * H * sizeof(float), (void **)&ws->oe},
         {nb * sizeof(float), (void **)&ws->coef},
         {(size_t)nt * scratch * sizeof(float), (void **)&ws->thread_scratch_all},
     };

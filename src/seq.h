@@ -20,11 +20,12 @@ typedef struct mmx_workspace {
     float *router;   /* [nb, E] router probabilities */
     int32_t *top_e;  /* [nb, k] chosen experts */
     float *top_w;    /* [nb, k] their renormalised weights */
-    int32_t *e_tok;  /* [nb*k] token index per (expert, slot), grouped by expert */
-    float *e_w;      /* [nb*k] weight of that token for that expert */
-    float *xe;       /* [nb, H] gathered inputs of one expert */
+    int32_t *e_tok;  /* [nb*k] token index per slot, slots grouped by expert (experts ascending) */
+    int32_t *e_slot; /* [nb*k] slot of (token t, choice j) at t*k + j */
+    size_t *e_first; /* [E+1] first slot of each expert */
+    float *xe;       /* [nb*k, H] gathered inputs, one row per slot */
     float *h1, *h3;  /* [nb, max(I, Is)] */
-    float *oe;       /* [nb, H] expert output */
+    float *oe;       /* [nb*k, H] expert outputs, one row per slot */
     float *coef;     /* [nb] shared-expert coefficient */
     float *thread_scratch_all;
     float **thread_scratch;
