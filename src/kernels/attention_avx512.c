@@ -9,10 +9,12 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <math.h>
+#include "simd_avx512.h"
 
 #define ATT_KC 256  /* keys per chunk */
 #define ATT_MAXG 32 /* query rows per call */
 #define ATT_MAXD 256
+#define ATT_KT 64   /* keys per transposed sub-chunk (ATT_KC a multiple) */
 
 /* e^x for x <= 0 (scores minus their max): see exp512 in dot_avx512.c. */
 static inline __m512 exp_le0(__m512 x) {
@@ -31,61 +33,69 @@ static inline __m512 exp_le0(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-/* 16 vectors of partial sums -> one vector whose lane i is the full sum of v[i] (transpose-add tree:
- * 45 operations instead of 16 horizontal reductions). */
-static inline __m512 sum16(const __m512 v[16]) {
-    __m512 a[8], b[4], c[2];
-    for (int i = 0; i < 8; i++)
-        a[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-    for (int i = 0; i < 4; i++) {
-        const __m512d x = _mm512_castps_pd(a[2 * i]), y = _mm512_castps_pd(a[2 * i + 1]);
-        b[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
-    }
-    for (int i = 0; i < 2; i++)
-        c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0x88), _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0xDD));
-    return _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xDD));
+/* kt[c][j] = k_(s0 + j)[c] for the n <= ATT_KT keys from s0, zero for j >= n: a key sub-chunk
+ * transposed (16 x 16 in registers), so the scores take the keys as vector lanes. */
+static void transpose_keys(const float *k, size_t ldkv, size_t s0, size_t n, size_t d, float *kt) {
+    for (size_t j0 = 0; j0 < ATT_KT; j0 += 16)
+        for (size_t c0 = 0; c0 < d; c0 += 16) {
+            __m512 v[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                v[i] = j0 + (size_t)i < n ? _mm512_loadu_ps(k + (s0 + j0 + (size_t)i) * ldkv + c0) : _mm512_setzero_ps();
+            tr16(v);
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) _mm512_store_ps(kt + (c0 + (size_t)i) * ATT_KT + j0, v[i]);
+        }
 }
 
-/* scores[r][s - s0] = scale * q_r . k_s for s in [s0, s1); -inf past row r's own key count (causal) */
-static inline __attribute__((always_inline)) void chunk_scores_nv(const float *const *q, const size_t *nk, size_t G,
-                                                                  const float *k, size_t ldkv, size_t s0, size_t s1,
-                                                                  const size_t nv, float scale, float sc[][ATT_KC]) {
-    const __m512 vscale = _mm512_set1_ps(scale);
-    size_t s = s0;
-    for (; s + 16 <= s1; s += 16) {
-        for (size_t r = 0; r < G; r++) {
-            const float *qr = q[r];
-            __m512 acc[16];
-#pragma GCC unroll 16
-            for (int kk = 0; kk < 16; kk++) {
-                const float *kr = k + (s + (size_t)kk) * ldkv;
-                __m512 a = _mm512_mul_ps(_mm512_loadu_ps(qr), _mm512_loadu_ps(kr));
-#pragma GCC unroll 16
-                for (size_t i = 1; i < nv; i++) a = _mm512_fmadd_ps(_mm512_loadu_ps(qr + 16 * i), _mm512_loadu_ps(kr + 16 * i), a);
-                acc[kk] = a;
-            }
-            _mm512_storeu_ps(&sc[r][s - s0], _mm512_mul_ps(sum16(acc), vscale));
+/* sc[r][j0 + j] = scale * q_r . k_j for R <= 4 rows and the ATT_KT keys of kt: R x 4 accumulator
+ * vectors, per column one load of each key vector and one broadcast of each row's q value. */
+static inline __attribute__((always_inline)) void scores_rows(size_t R, const float *const *q, const float *kt,
+                                                              size_t d, float scale, float (*sc)[ATT_KC], size_t j0) {
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (size_t r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) acc[r][i] = _mm512_setzero_ps();
+    for (size_t c = 0; c < d; c++) {
+        const float *kc = kt + c * ATT_KT;
+        const __m512 k0 = _mm512_load_ps(kc), k1 = _mm512_load_ps(kc + 16), k2 = _mm512_load_ps(kc + 32),
+                     k3 = _mm512_load_ps(kc + 48);
+#pragma GCC unroll 4
+        for (size_t r = 0; r < R; r++) {
+            const __m512 qv = _mm512_set1_ps(q[r][c]);
+            acc[r][0] = _mm512_fmadd_ps(qv, k0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(qv, k1, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(qv, k2, acc[r][2]);
+            acc[r][3] = _mm512_fmadd_ps(qv, k3, acc[r][3]);
         }
     }
-    for (; s < s1; s++)
-        for (size_t r = 0; r < G; r++) {
-            const float *qr = q[r], *kr = k + s * ldkv;
-            __m512 a = _mm512_setzero_ps();
-            for (size_t i = 0; i < nv; i++) a = _mm512_fmadd_ps(_mm512_loadu_ps(qr + 16 * i), _mm512_loadu_ps(kr + 16 * i), a);
-            sc[r][s - s0] = _mm512_reduce_add_ps(a) * scale;
+    const __m512 vs = _mm512_set1_ps(scale);
+#pragma GCC unroll 4
+    for (size_t r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) _mm512_store_ps(&sc[r][j0 + 16 * (size_t)i], _mm512_mul_ps(acc[r][i], vs));
+}
+
+/* scores[r][s - s0] = scale * q_r . k_s for s in [s0, s1); -inf past row r's own key count (causal).
+ * Keys in sub-chunks of ATT_KT, each transposed once for all G rows (the dot-product form loaded
+ * each key once per row: two loads per FMA, half the FMA rate). */
+static void chunk_scores(const float *const *q, const size_t *nk, size_t G, const float *k, size_t ldkv, size_t s0,
+                         size_t s1, size_t d, float scale, float sc[][ATT_KC], float *kt) {
+    for (size_t j0 = 0; j0 < s1 - s0; j0 += ATT_KT) {
+        const size_t n = s1 - s0 - j0 < ATT_KT ? s1 - s0 - j0 : ATT_KT;
+        transpose_keys(k, ldkv, s0 + j0, n, d, kt);
+        for (size_t r0 = 0; r0 < G; r0 += 4) {
+            switch (G - r0 < 4 ? G - r0 : 4) {
+            case 1: scores_rows(1, q + r0, kt, d, scale, sc + r0, j0); break;
+            case 2: scores_rows(2, q + r0, kt, d, scale, sc + r0, j0); break;
+            case 3: scores_rows(3, q + r0, kt, d, scale, sc + r0, j0); break;
+            default: scores_rows(4, q + r0, kt, d, scale, sc + r0, j0); break;
+            }
         }
+    }
     for (size_t r = 0; r < G; r++)
         for (size_t t = nk[r] > s0 ? nk[r] : s0; t < s1; t++) sc[r][t - s0] = -INFINITY;
-}
-
-/* head_dim 64 and 128 get the key loop fully unrolled (accumulators in registers) */
-static void chunk_scores(const float *const *q, const size_t *nk, size_t G, const float *k, size_t ldkv, size_t s0,
-                         size_t s1, size_t d, float scale, float sc[][ATT_KC]) {
-    switch (d) {
-    case 128: chunk_scores_nv(q, nk, G, k, ldkv, s0, s1, 8, scale, sc); break;
-    case 64: chunk_scores_nv(q, nk, G, k, ldkv, s0, s1, 4, scale, sc); break;
-    default: chunk_scores_nv(q, nk, G, k, ldkv, s0, s1, d / 16, scale, sc); break;
-    }
 }
 
 /* out rows (R <= 4) for one 64-column slice c0: out = alpha * out + sum_s p[r][s] v_s */
@@ -126,6 +136,7 @@ bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t
         nmax = n_keys[r] > nmax ? n_keys[r] : nmax;
     }
     float sc[ATT_MAXG][ATT_KC] __attribute__((aligned(64)));
+    float kt[ATT_MAXD * ATT_KT] __attribute__((aligned(64)));
     float mx[ATT_MAXG], sum[ATT_MAXG], alpha[ATT_MAXG];
     for (size_t r = 0; r < G; r++) {
         mx[r] = -INFINITY, sum[r] = 0;
@@ -133,10 +144,14 @@ bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t
     }
     for (size_t s0 = 0; s0 < nmax; s0 += ATT_KC) {
         const size_t s1 = nmax - s0 < ATT_KC ? nmax : s0 + ATT_KC, n = s1 - s0;
-        chunk_scores(q, n_keys, G, k, ldkv, s0, s1, d, scale, sc);
+        chunk_scores(q, n_keys, G, k, ldkv, s0, s1, d, scale, sc, kt);
         for (size_t r = 0; r < G; r++) {
-            float cm = mx[r];
-            for (size_t s = 0; s < n; s++) cm = sc[r][s] > cm ? sc[r][s] : cm;
+            __m512 vmax = _mm512_set1_ps(mx[r]);
+            for (size_t s = 0; s < n; s += 16) {
+                const __mmask16 m = n - s >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - s)) - 1);
+                vmax = _mm512_mask_max_ps(vmax, m, vmax, _mm512_load_ps(&sc[r][s]));
+            }
+            const float cm = _mm512_reduce_max_ps(vmax);
             /* every row has key 0, so after the first chunk its max is finite */
             alpha[r] = mx[r] == -INFINITY ? 0.0f : expf(mx[r] - cm);
             mx[r] = cm;
