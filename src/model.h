@@ -15,6 +15,8 @@
 
 #define MMX_MAX_LAYERS 4096
 #define MMX_MAX_EXPERTS 1024
+/* Leading layers whose MoE gate/up products keep fp32 activations under the default policy (minimax01_weights.c says why). */
+#define MMX_F32_GATE_UP_LAYERS 1
 
 /* Hyper-parameters of the MiniMax-01 family (SPEC §1).  Immutable after loading. */
 typedef struct mmx_config {
