@@ -83,9 +83,9 @@ typedef struct mmx_model_params {
     bool force_reference;     /* run the scalar reference kernels only (also: env MMX_REFERENCE=1) */
     /* Precision the activations enter the matrix products with (weights are always used exactly as
      * stored): a comma list of "q8" (int8 activations for the block-quantized types), "bf16" (bf16
-     * activations for BF16 weights in prefill, except the MoE gate/up products; decode keeps fp32),
-     * "fast" (both), "bf16-all" (opt-in: bf16 for the MoE gate/up products too, as llama.cpp does:
-     * ~25% faster BF16 prefill, at llama.cpp's quality rather than below it -- docs/bench.md),
+     * activations for BF16 weights in prefill, except the first layer's MoE gate/up products; decode
+     * keeps fp32), "fast" (both), "bf16-all" (opt-in: bf16 for those products too, as llama.cpp
+     * does: a few % faster BF16 prefill, above llama.cpp's KL on the tiny golden file -- docs/bench.md),
      * "f32" (neither: fp32 everywhere, exact to fp32 accumulation) or "default"
      * ("q8,bf16").  NULL: env MMX_ACT if set, else the default (README, "Precision").  The string
      * is read during mmx_model_load only. */

@@ -45,6 +45,8 @@ for m in "$@"; do
     mpp4096=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(json.loads(l)['tokens_per_s'],1) for l in sys.stdin if json.loads(l)['test']=='pp4096'][0])")
     mtg=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(json.loads(l)['tokens_per_s'],1) for l in sys.stdin if json.loads(l)['test']=='tg128'][0])")
     mroof=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(100*json.loads(l)['roofline_fraction'],1) for l in sys.stdin if json.loads(l)['test']=='tg128'][0])")
+    # share of the weights in 2 MiB pages when mmx ran (llama-bench just ran on the same file)
+    mhuge=$(echo "$mj" | /usr/bin/python3 -c "import json,sys; print([round(100*json.loads(l)['huge_fraction']) for l in sys.stdin if json.loads(l)['test']=='tg128'][0])")
     : > "$OUT/$name.mmx.f32"; : > "$OUT/$name.llama.f32"
     for s in $(seq 1 "$KL_SEQS"); do
         "$MMX" logits -m "$m" --tokens "$(seq_tokens "$s")" --out "$OUT/part.f32" > /dev/null
@@ -55,5 +57,5 @@ for m in "$@"; do
     mkl=$(/usr/bin/python3 "$here/tools/kl.py" "$OUT/ref.f32" "$OUT/$name.mmx.f32" "$vocab")
     lkl=$(/usr/bin/python3 "$here/tools/kl.py" "$OUT/ref.f32" "$OUT/$name.llama.f32" "$vocab")
     echo "| $name | llama.cpp | $lpp512 | $lpp4096 | $ltg | | ${lkl#mean KL } |"
-    echo "| $name | mmx | $mpp512 | $mpp4096 | $mtg | $mroof% | ${mkl#mean KL } |"
+    echo "| $name | mmx | $mpp512 | $mpp4096 | $mtg | $mroof% (2 MiB pages: $mhuge%) | ${mkl#mean KL } |"
 done

@@ -86,7 +86,7 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
  * format (bf16/f16 widened exactly, quantized blocks as scale * level with the level an exact
  * integer).  What differs is the precision the ACTIVATIONS X enter the products with:
  *
- *   MMX_ACT_F32  (default for F32/F16 weights, BF16 decode and the MoE gate/up products; every product
+ *   MMX_ACT_F32  (default for F32/F16 weights, BF16 decode and the first layer's MoE gate/up products; every product
  *                with MMX_ACT=f32): X stays fp32; products and sums in fp32
  *                (FMA).  Only the summation order differs from the scalar reference, so the result is
  *                exact to fp32 accumulation; this is the path the golden tests (logits within 1e-4 of
@@ -106,12 +106,14 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
  * The reduced paths are what llama.cpp does on CPU (bf16 dots for BF16, q8_0/q8_K activations for the
  * quantized types).  Choice, per model: mmx_model_params.activations, or env MMX_ACT when that is NULL
  * (read at load, kept in mmx_exec.act_mask), a comma list of "q8", "bf16", "fast" (both), "bf16-all"
- * (opt-in: bf16 also for the gate/up products below) or "f32" (neither); unset or "default" means
- * "q8,bf16".  So quantized weights, already lossy, take int8
+ * (opt-in: bf16 also for the products kept in fp32 below) or "f32" (neither); unset or "default"
+ * means "q8,bf16".  So quantized weights, already lossy, take int8
  * activations (3x the prefill throughput), and BF16 weights take bf16 activations in prefill EXCEPT
- * the MoE gate/up products (mmx_matrix.keep_f32_act, set in minimax01_weights.c): rounding their input,
- * the normed hidden state, is what makes bf16 activations lossy -- on the tiny golden BF16 file it
- * alone moves the mean KL from 0.046 to 0.256, above llama.cpp's 0.225, which rounds every product.
+ * the FIRST layer's MoE gate/up products (mmx_matrix.keep_f32_act, set in minimax01_weights.c for
+ * layers < MMX_F32_GATE_UP_LAYERS): rounding their input, the normed hidden state, is what makes bf16
+ * activations lossy, and an error made in the first layer is carried through all the others -- on
+ * the tiny golden BF16 file (4 layers) bf16 gate/up inputs everywhere give a mean KL of 0.256, above
+ * llama.cpp's 0.225 (which rounds every product); layer 0's kept in fp32 0.133; all kept 0.046.
  * Each default is held to "mean KL from the exact model no higher than llama.cpp's on the same file"
  * (tests/test_golden.c; docs/bench.md).  F16/F32 weights keep fp32.  A weight type not covered by the chosen
  * precision uses fp32 activations; the reference kernels (MMX_REFERENCE=1, --reference) always do.
@@ -120,7 +122,7 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
 typedef enum mmx_act { MMX_ACT_F32 = 0, MMX_ACT_BF16 = 1, MMX_ACT_Q8 = 2 } mmx_act;
 /* Mask bit of the opt-in "bf16-all": bf16 activations for the keep_f32_act products too (every BF16
  * product in prefill, as llama.cpp does).  Not a default: it does not hold the KL rule on the tiny
- * golden BF16 file (0.256 vs llama.cpp's 0.225); on the benchmark model it ties llama.cpp (docs/bench.md). */
+ * golden BF16 file (0.256 vs llama.cpp's 0.225); on the benchmark model it ties the default (docs/bench.md). */
 #define MMX_ACT_BF16_ALL (1u << 8)
 
 /* Bit mask (1 << MMX_ACT_*) from an MMX_ACT string ("bf16,q8", "fast", "f32"); NULL (unset) gives the
