@@ -30,10 +30,11 @@ static int cmp_double(const void *a, const void *b) {
 
 /* Machine read bandwidth: mmx_model_read_bandwidth streams every mapped weight byte through the
  * model's own pool (the threads decode uses, so no extra thread competes for the cores and no memory
- * is allocated).  It is taken right before each decode repetition and paired with it, because a
- * shared machine's bandwidth swings (27..58 GB/s seen on the development VM); the pair's bandwidth is
- * the better of that measurement and the best one before the tests' start, so a momentary dip never
- * flatters the fraction. */
+ * is allocated).  It is taken right before and right after each decode repetition and paired with
+ * it, because a shared machine's bandwidth swings (27..58 GB/s seen on the development VM); the
+ * repetition's bandwidth is the best of those two and of the best one before the tests' start, so
+ * neither a momentary dip nor the machine speeding up during the tests flatters the fraction (with
+ * the probe before only, fractions above 100% were seen). */
 typedef struct {
     double median, lo, hi;
 } stats;
@@ -261,7 +262,7 @@ int mmx_cmd_bench(int argc, char **argv) {
                100.0 * huge_frac,
                threads);
         printf("machine read bandwidth (measured, %zu threads, reading the weights): %.2f GB/s before the tests;\n"
-               "  decode rows: median over repetitions of achieved / max(that, bandwidth measured just before it)\n",
+               "  decode rows: median over repetitions of achieved / max(that, bandwidth measured just before and just after it)\n",
                threads, bw);
         printf("%-8s %8s %14s %16s %12s %10s %10s %9s\n", "test", "threads", "tokens/s", "spread", "bytes/token",
                "GB/s", "machine", "roofline");
@@ -289,6 +290,10 @@ int mmx_cmd_bench(int argc, char **argv) {
                         if (mmx_seq_eval(s, tokens + i, 1, MMX_LOGITS_LAST, logits, &err) != MMX_OK) goto eval_fail;
                 }
                 if (r > 0) times[r - 1] = (double)n / (now_s() - t0);
+                if (kind == 1 && r > 0) {
+                    const double g = mmx_model_read_bandwidth(m);
+                    bw_rep[r - 1] = g > bw_rep[r - 1] ? g : bw_rep[r - 1];
+                }
                 if (kind == 1 && r > 0) frac_rep[r - 1] = bw_rep[r - 1] > 0 ? bytes * times[r - 1] / 1e9 / bw_rep[r - 1] : 0;
             }
             stats st = summarize(times, (int)reps);
