@@ -175,14 +175,14 @@ static void moe_layer(mmx_seq *s, size_t l, size_t T, float *out) {
         for (size_t j = 0; j < k; j++) tw[j] = (float)(tw[j] / wsum);
     }
     if (T * k <= 8 && T * k <= s->n_batch) {
-        for (size_t i = 0; i < T * H; i++) out[i] = 0;
-        /* decode: the (token, expert) pairs packed one after another in xe/h1/h3/oe, each pair's
+        /* decode: the (token, choice) pairs as slots in that order in xe/h1/h3/oe, each pair's
          * gate and up products in one pool pass, the down products in a second */
         mmx_matmul_args up[16], down[8];
         size_t np = 0;
         for (size_t t = 0; t < T; t++)
             for (size_t j = 0; j < k; j++, np++) {
                 const size_t e = (size_t)ws->top_e[t * k + j];
+                ws->e_slot[t * k + j] = (int32_t)np;
                 memcpy(ws->xe + np * H, v + t * H, H * sizeof(float));
                 up[2 * np] = (mmx_matmul_args){&w->w1[e], ws->xe + np * H, 1, H, ws->h1 + np * I, I};
                 up[2 * np + 1] = (mmx_matmul_args){&w->w3[e], ws->xe + np * H, 1, H, ws->h3 + np * I, I};
@@ -191,15 +191,9 @@ static void moe_layer(mmx_seq *s, size_t l, size_t T, float *out) {
         mmx_op_matmul_batch(&s->exec, up, 2 * np);
         mmx_op_unary(&s->exec, MMX_UNARY_SWIGLU, ws->h1, ws->h3, np * I);
         mmx_op_matmul_batch(&s->exec, down, np);
-        /* same order of additions as the per-expert loop below: experts ascending, then tokens */
-        for (size_t e = 0; e < E; e++)
-            for (size_t t = 0, p = 0; t < T; t++)
-                for (size_t j = 0; j < k; j++, p++)
-                    if (ws->top_e[t * k + j] == (int32_t)e) {
-                        float *o = out + t * H;
-                        const float *src = ws->oe + p * H, wt = ws->top_w[t * k + j];
-                        for (size_t x = 0; x < H; x++) o[x] += wt * src[x];
-                    }
+        /* the same combination as prefill's, on this thread (a few tokens) */
+        moe_rows_job combine = {ws, v, out, H, k, T};
+        moe_combine_worker(&combine, 0, 1);
     } else {
         /* prefill: (token, choice) pairs as slots grouped by expert, experts ascending; every slot's
          * input gathered in one pool pass, each expert's products on its run of slots, then one pass

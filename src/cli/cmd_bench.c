@@ -291,10 +291,10 @@ int mmx_cmd_bench(int argc, char **argv) {
                 }
                 if (r > 0) times[r - 1] = (double)n / (now_s() - t0);
                 if (kind == 1 && r > 0) {
-                    const double g = mmx_model_read_bandwidth(m);
+                    const double g = mmx_model_read_bandwidth(m); /* right after: see the comment on top */
                     bw_rep[r - 1] = g > bw_rep[r - 1] ? g : bw_rep[r - 1];
+                    frac_rep[r - 1] = bw_rep[r - 1] > 0 ? bytes * times[r - 1] / 1e9 / bw_rep[r - 1] : 0;
                 }
-                if (kind == 1 && r > 0) frac_rep[r - 1] = bw_rep[r - 1] > 0 ? bytes * times[r - 1] / 1e9 / bw_rep[r - 1] : 0;
             }
             stats st = summarize(times, (int)reps);
             char name[32];
