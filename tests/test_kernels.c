@@ -222,6 +222,55 @@ TEST(kernels_matmul_token_chunks) {
     harness_free(&small);
 }
 
+/* GGUF places tensors 32 bytes off a cache line; the kernels read such rows as aligned lines and
+ * rebuild the values in registers.  The same weights at every 4-byte offset within a line (and, for
+ * the byte-granular block types, at odd offsets) must give bit-identical results, decode and
+ * prefill, with the rows' first and last lines read only within the row: each copy is a buffer of
+ * its own that ends where the weights end, so the sanitizer build sees any read past them. */
+TEST(kernels_matmul_offset_within_line_bit_identical) {
+    const size_t rows = 37, Ts[] = {1, 3, 40};
+    const size_t cols_list[] = {1024, 96, 512 + 32};
+    harness h;
+    REQUIRE(harness_init(&h, 1024, 40, 0));
+    const mmx_type types[] = {MMX_TYPE_BF16, MMX_TYPE_F16, MMX_TYPE_F32, MMX_TYPE_Q8_0, MMX_TYPE_Q4_K, MMX_TYPE_Q6_K};
+    const size_t offsets[] = {4, 8, 32, 60, 2, 17};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+        for (size_t ci = 0; ci < sizeof cols_list / sizeof cols_list[0]; ci++) {
+            const size_t cols = cols_list[ci];
+            if (cols % mmx_type_block_elems(types[ti])) continue;
+            const size_t rb = mmx_type_row_bytes(types[ti], cols), n = rows * rb;
+            float *wf = malloc(rows * cols * sizeof(float)), *X = malloc(40 * cols * sizeof(float));
+            float *Y0 = malloc(40 * rows * sizeof(float)), *Y1 = malloc(40 * rows * sizeof(float));
+            uint8_t *w0 = mmx_alloc_aligned(n);
+            REQUIRE(wf && X && Y0 && Y1 && w0);
+            for (size_t i = 0; i < rows * cols; i++) wf[i] = frand();
+            for (size_t i = 0; i < 40 * cols; i++) X[i] = frand();
+            for (size_t r = 0; r < rows; r++) mmx_quantize_row(types[ti], wf + r * cols, w0 + r * rb, cols);
+            for (size_t v = 0; v < N_VARIANTS; v++) {
+                const variant *va = &variants[v];
+                if (!variant_runs(va) || !mmx_act_applies(va->act, types[ti])) continue;
+                for (size_t k = 0; k < sizeof Ts / sizeof Ts[0]; k++) {
+                    const size_t T = Ts[k];
+                    mmx_matrix W = {types[ti], rows, cols, rb, w0, false};
+                    CHECK(mmx_kernel_matmul_variant(&h.ex, va->isa, va->act, &W, X, T, cols, Y0, rows));
+                    for (size_t oi = 0; oi < sizeof offsets / sizeof offsets[0]; oi++) {
+                        /* the copy's start `offsets[oi]` bytes past a line, its end the buffer's end */
+                        void *buf = NULL;
+                        REQUIRE(posix_memalign(&buf, 64, offsets[oi] + n) == 0);
+                        memcpy((uint8_t *)buf + offsets[oi], w0, n);
+                        W.data = (uint8_t *)buf + offsets[oi];
+                        CHECK(mmx_kernel_matmul_variant(&h.ex, va->isa, va->act, &W, X, T, cols, Y1, rows));
+                        free(buf);
+                        CHECKF(!memcmp(Y0, Y1, T * rows * sizeof(float)), "%s %s cols %zu T %zu offset %zu: differs from line-aligned",
+                               va->name, mmx_type_name(types[ti]), cols, T, offsets[oi]);
+                    }
+                }
+            }
+            free(wf), free(X), free(Y0), free(Y1), mmx_free_aligned(w0);
+        }
+    harness_free(&h);
+}
+
 /* The row expansions used by the prefill panels give exactly the reference values. */
 void mmx_dequant_row_avx512(mmx_type type, const void *src, float *dst, size_t n);
 void mmx_dequant_row_avx2(mmx_type type, const void *src, float *dst, size_t n);
