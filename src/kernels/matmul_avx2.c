@@ -47,11 +47,53 @@ static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
+/* BF16 / F16 rows, T tokens (a compile-time constant, so the accumulators stay in registers):
+ * each 8 weights widened in registers and four FMA chains per token, with a prefetch ahead.  Through
+ * the buffer of the general loop below, BF16 decode ran at ~20% of the read bandwidth. */
+static inline __attribute__((always_inline)) void gemv_half_rows_t(const mm_job *j, size_t r0, size_t r1, bool bf16, const size_t T) {
+    const mmx_matrix *W = j->W;
+    const size_t K = W->cols, K32 = K / 32 * 32;
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *p = (const uint8_t *)W->data + r * W->row_bytes;
+        __m256 acc[MM_GEMV_MAX_T][4];
+        for (size_t t = 0; t < T; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = _mm256_setzero_ps();
+#define HALF8(q) (bf16 ? bf16x8(q) : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(q))))
+        for (size_t i = 0; i < K32; i += 32) {
+            _mm_prefetch((const char *)(p + 2 * i) + 4096, _MM_HINT_T0);
+            const __m256 w0 = HALF8(p + 2 * i), w1 = HALF8(p + 2 * i + 16), w2 = HALF8(p + 2 * i + 32), w3 = HALF8(p + 2 * i + 48);
+            for (size_t t = 0; t < T; t++) {
+                const float *x = j->X + t * j->ldx + i;
+                acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x), acc[t][0]);
+                acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + 8), acc[t][1]);
+                acc[t][2] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x + 16), acc[t][2]);
+                acc[t][3] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x + 24), acc[t][3]);
+            }
+        }
+#undef HALF8
+        float tail[32];
+        if (K32 < K) mmx_dequantize_row(W->type, p + 2 * K32, tail, K - K32);
+        for (size_t t = 0; t < T; t++) {
+            float y = hsum8(_mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][1]), _mm256_add_ps(acc[t][2], acc[t][3])));
+            for (size_t c = K32; c < K; c++) y += tail[c - K32] * j->X[t * j->ldx + c];
+            j->Y[t * j->ldy + r] = y;
+        }
+    }
+}
+
 /* Decode: each row expanded 256 columns at a time into a small buffer, dotted with all T tokens. */
 void mmx_mm_gemv_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     (void)scratch;
     const mmx_matrix *W = j->W;
     const size_t K = W->cols, T = j->T;
+    if (W->type == MMX_TYPE_BF16 || W->type == MMX_TYPE_F16) {
+        const bool bf16 = W->type == MMX_TYPE_BF16;
+        switch (T) {
+        case 1: gemv_half_rows_t(j, r0, r1, bf16, 1); return;
+        case 2: gemv_half_rows_t(j, r0, r1, bf16, 2); return;
+        case 3: gemv_half_rows_t(j, r0, r1, bf16, 3); return;
+        default: gemv_half_rows_t(j, r0, r1, bf16, 4); return;
+        }
+    }
     const size_t be = mmx_type_block_elems(W->type), bb = mmx_type_block_bytes(W->type);
     float buf[256];
     for (size_t r = r0; r < r1; r++) {
