@@ -4,7 +4,7 @@
  *   cc -O2 -Iinclude -Isrc tools/kernel_bench.c build/libmmx.a $(pkg-config --libs jansson libpcre2-8) \
  *      -lm -pthread -o build/kernel_bench
  *
- *   build/kernel_bench [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [--rows N] [--thp] [bw] [gemm] [gemv]
+ *   build/kernel_bench [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [--rows N] [--thp] [--offset N] [bw] [gemm] [gemv]
  *
  * bw:   machine read bandwidth: THREADS threads stream-sum a 1 GiB buffer (the AVX-512 sum mmx bench uses; best of REPS).
  * gemm: prefill shapes (T = TOKENS, default 512; rows x cols = 1536x1024, 4096x1024, 1024x1536,
@@ -16,6 +16,7 @@
  *       Each type's line "read" is a plain AVX-512 stream sum of the same weight bytes through the
  *       same pool (what mmx bench's roofline divides by), and "% of read" the GEMV's fraction of it.
  * --thp: weights in anonymous memory advised for transparent huge pages (2 MiB), as mmx --hugepages.
+ * --offset N: the weights start N bytes past a cache line (GGUF files from llama.cpp: 32).
  * With no section named, runs all three.  Variants the CPU lacks are skipped.
  */
 #include "kernels/kernels.h"
@@ -95,6 +96,7 @@ static void *weights_alloc(size_t n) {
 static void weights_free(void *p) {
     if (!use_thp) mmx_free_aligned(p);
 }
+static size_t weights_offset = 0; /* --offset: bytes past a line where each matrix starts */
 
 /* read bandwidth of one buffer through the pool (the same AVX-512 stream sum mmx bench uses) */
 typedef struct {
@@ -123,7 +125,7 @@ static double buffer_bw(mmx_pool *pool, const void *p, size_t n, int reps) {
 
 static mmx_matrix make_matrix(mmx_type type, size_t rows, size_t cols) {
     const size_t rb = mmx_type_row_bytes(type, cols);
-    uint8_t *data = weights_alloc(rows * rb);
+    uint8_t *data = (uint8_t *)weights_alloc(rows * rb + weights_offset) + weights_offset;
     float *row = malloc(cols * sizeof(float));
     for (size_t r = 0; r < rows; r++) {
         for (size_t c = 0; c < cols; c++) row[c] = frand() * 0.05f;
@@ -173,7 +175,7 @@ static void bench_gemm(mmx_exec *ex, size_t T, int reps, const char *list) {
             }
             printf("\n");
         }
-        for (size_t s = 0; s < 4; s++) weights_free((void *)W[s].data);
+        for (size_t s = 0; s < 4; s++) weights_free((void *)((const uint8_t *)W[s].data - weights_offset));
     }
     free(X), free(Y);
 }
@@ -192,7 +194,7 @@ static void bench_gemv(mmx_exec *ex, int reps, double bw, const char *list) {
         mmx_matrix W = make_matrix(types[ti], rows, cols);
         float *Y = malloc(rows * sizeof(float));
         const double bytes = (double)(rows * W.row_bytes);
-        const double own_bw = buffer_bw(ex->pool, W.data, rows * W.row_bytes, reps);
+        const double own_bw = buffer_bw(ex->pool, (const uint8_t *)W.data - weights_offset, rows * W.row_bytes, reps);
         printf("%-6s %-12s %8.2f GB/s  (stream-summing these weights)\n", mmx_type_name(types[ti]), "read", own_bw * 1e-9);
         for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
             if (mmx_cpu_isa() < variants[v].isa || !mmx_act_applies(variants[v].act, types[ti])) continue;
@@ -217,7 +219,7 @@ static void bench_gemv(mmx_exec *ex, int reps, double bw, const char *list) {
             printf("\n");
         }
         free(Y);
-        weights_free((void *)W.data);
+        weights_free((void *)((const uint8_t *)W.data - weights_offset));
     }
     free(X);
 }
@@ -234,11 +236,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--types") && i + 1 < argc) list = argv[++i];
         else if (!strcmp(argv[i], "--rows") && i + 1 < argc) gemv_rows_per_call = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--thp")) use_thp = true;
+        else if (!strcmp(argv[i], "--offset") && i + 1 < argc) weights_offset = (size_t)atol(argv[++i]) % 64;
         else if (!strcmp(argv[i], "bw")) do_bw = true;
         else if (!strcmp(argv[i], "gemm")) do_gemm = true;
         else if (!strcmp(argv[i], "gemv")) do_gemv = true;
         else {
-            fprintf(stderr, "usage: %s [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [--rows N] [--thp] [bw] [gemm] [gemv]\n",
+            fprintf(stderr, "usage: %s [-t THREADS] [-r REPS] [-T TOKENS] [--types f32,bf16,...] [--rows N] [--thp] [--offset N] [bw] [gemm] [gemv]\n",
                     argv[0]);
             return 2;
         }
