@@ -86,13 +86,17 @@ void mmx_mm_gemv_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     const mmx_matrix *W = j->W;
     const size_t K = W->cols, T = j->T;
     if (W->type == MMX_TYPE_BF16 || W->type == MMX_TYPE_F16) {
-        const bool bf16 = W->type == MMX_TYPE_BF16;
-        switch (T) {
-        case 1: gemv_half_rows_t(j, r0, r1, bf16, 1); return;
-        case 2: gemv_half_rows_t(j, r0, r1, bf16, 2); return;
-        case 3: gemv_half_rows_t(j, r0, r1, bf16, 3); return;
-        default: gemv_half_rows_t(j, r0, r1, bf16, 4); return;
+        /* the type and the token count as compile-time constants of each instance */
+#define GEMV_HALF_BY_T(BF16)                                                                        \
+        switch (T) {                                                                                \
+        case 1: gemv_half_rows_t(j, r0, r1, BF16, 1); return;                                       \
+        case 2: gemv_half_rows_t(j, r0, r1, BF16, 2); return;                                       \
+        case 3: gemv_half_rows_t(j, r0, r1, BF16, 3); return;                                       \
+        default: gemv_half_rows_t(j, r0, r1, BF16, 4); return;                                      \
         }
+        if (W->type == MMX_TYPE_BF16) GEMV_HALF_BY_T(true)
+        else GEMV_HALF_BY_T(false)
+#undef GEMV_HALF_BY_T
     }
     const size_t be = mmx_type_block_elems(W->type), bb = mmx_type_block_bytes(W->type);
     float buf[256];

@@ -160,55 +160,32 @@ static float dot1_q8_0(const uint8_t *p, const float *x, size_t cols) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-static float dot1_bf16(const uint8_t *p, const float *x, size_t cols) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    size_t i = 0;
-    for (; i + 64 <= cols; i += 64) {
-        _mm_prefetch((const char *)(p + 2 * i) + 2048, _MM_HINT_T0);
-        a0 = _mm512_fmadd_ps(bf16x16(p + 2 * i), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(bf16x16(p + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(bf16x16(p + 2 * i + 64), _mm512_loadu_ps(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(bf16x16(p + 2 * i + 96), _mm512_loadu_ps(x + i + 48), a3);
+/* 16 fp32 from a row of a float type (bf16 / f16 widened exactly): the first n < 16 when n < 16 */
+static inline __attribute__((always_inline)) __m512 float16_row(mmx_type type, const uint8_t *p, size_t n) {
+    const __mmask16 m = n < 16 ? tail16(n) : 0xFFFF;
+    switch (type) {
+    case MMX_TYPE_BF16: return n < 16 ? bf16x16_tail(p, n) : bf16x16(p);
+    case MMX_TYPE_F16: return n < 16 ? f16x16_tail(p, n) : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+    default: return _mm512_maskz_loadu_ps(m, p);
     }
-    for (; i < cols; i += 16)
-        a0 = _mm512_fmadd_ps(bf16x16_tail(p + 2 * i, cols - i), _mm512_maskz_loadu_ps(tail16(cols - i), x + i), a0);
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-/* F16 and F32 rows, one token: four FMA chains and a prefetch, as dot1_bf16 (the general loop of
- * gemv_row has one chain per token, which held F16 decode to ~14% of the read bandwidth) */
-static float dot1_f16(const uint8_t *p, const float *x, size_t cols) {
+/* BF16 / F16 / F32 rows, one token (type a compile-time constant at each call): four FMA chains and
+ * a prefetch of every line GV_PF_BF16 ahead (the general loop of gemv_row has one chain per token,
+ * which held F16 decode to ~14% of the read bandwidth) */
+static inline __attribute__((always_inline)) float dot1_float_t(mmx_type type, const uint8_t *p, const float *x, size_t cols) {
+    const size_t es = type == MMX_TYPE_F32 ? 4 : 2; /* bytes per value: 64 values = es lines */
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
     for (; i + 64 <= cols; i += 64) {
-        _mm_prefetch((const char *)(p + 2 * i) + GV_PF_BF16, _MM_HINT_T0);
-        _mm_prefetch((const char *)(p + 2 * i) + GV_PF_BF16 + 64, _MM_HINT_T0);
-        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 2 * i))), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 2 * i + 32))), _mm512_loadu_ps(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 2 * i + 64))), _mm512_loadu_ps(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 2 * i + 96))), _mm512_loadu_ps(x + i + 48), a3);
+        for (size_t l = 0; l < es; l++) _mm_prefetch((const char *)(p + es * i) + GV_PF_BF16 + 64 * l, _MM_HINT_T0);
+        a0 = _mm512_fmadd_ps(float16_row(type, p + es * i, 16), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(float16_row(type, p + es * (i + 16), 16), _mm512_loadu_ps(x + i + 16), a1);
+        a2 = _mm512_fmadd_ps(float16_row(type, p + es * (i + 32), 16), _mm512_loadu_ps(x + i + 32), a2);
+        a3 = _mm512_fmadd_ps(float16_row(type, p + es * (i + 48), 16), _mm512_loadu_ps(x + i + 48), a3);
     }
     for (; i < cols; i += 16)
-        a0 = _mm512_fmadd_ps(f16x16_tail(p + 2 * i, cols - i), _mm512_maskz_loadu_ps(tail16(cols - i), x + i), a0);
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
-
-static float dot1_f32(const uint8_t *p, const float *x, size_t cols) {
-    const float *w = (const float *)p;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    size_t i = 0;
-    for (; i + 64 <= cols; i += 64) {
-        _mm_prefetch((const char *)(w + i) + GV_PF_BF16, _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + i) + GV_PF_BF16 + 64, _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + i) + GV_PF_BF16 + 128, _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + i) + GV_PF_BF16 + 192, _MM_HINT_T0);
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 32), _mm512_loadu_ps(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 48), _mm512_loadu_ps(x + i + 48), a3);
-    }
-    for (; i < cols; i += 16)
-        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail16(cols - i), w + i), _mm512_maskz_loadu_ps(tail16(cols - i), x + i), a0);
+        a0 = _mm512_fmadd_ps(float16_row(type, p + es * i, cols - i < 16 ? cols - i : 16), _mm512_maskz_loadu_ps(tail16(cols - i), x + i), a0);
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
@@ -312,9 +289,9 @@ static bool gemv_row(mmx_type type, const void *row, size_t cols, const float *X
     if (T == 1) {
         switch (type) {
         case MMX_TYPE_Q8_0: out[0] = dot1_q8_0(row, X, cols); return true;
-        case MMX_TYPE_BF16: out[0] = dot1_bf16(row, X, cols); return true;
-        case MMX_TYPE_F16: out[0] = dot1_f16(row, X, cols); return true;
-        case MMX_TYPE_F32: out[0] = dot1_f32(row, X, cols); return true;
+        case MMX_TYPE_BF16: out[0] = dot1_float_t(MMX_TYPE_BF16, row, X, cols); return true;
+        case MMX_TYPE_F16: out[0] = dot1_float_t(MMX_TYPE_F16, row, X, cols); return true;
+        case MMX_TYPE_F32: out[0] = dot1_float_t(MMX_TYPE_F32, row, X, cols); return true;
         case MMX_TYPE_Q4_K: out[0] = dot1_q4_k(row, X, cols); return true;
         case MMX_TYPE_Q5_K: out[0] = dot1_q5_k(row, X, cols); return true;
         case MMX_TYPE_Q6_K: out[0] = dot1_q6_k(row, X, cols); return true;
