@@ -996,6 +996,7 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
  * K-quant minimum a float term
  * sum_s (-dmin m_s) dX_s sum q_x.  Per token layout (gv_act):
  *   q[K] int8 | dXl[K/64][16] float | cinit[K/64][16] int32 | sX[K/16] float (dX * sum q per block)
+ * (Q8_0 and the K-quants Q4_K / Q5_K use their own orders and per-block arrays: gv_quant_q8_0, gv_quant_k45.)
  */
 typedef struct {
     const int8_t *q;
@@ -1030,6 +1031,28 @@ static void gv_quant_k45(const float *x, size_t K, uint8_t *buf, gv_act *a) {
     *a = (gv_act){q, dX, NULL, sX};
 }
 
+/* Q8_0 layout: q in natural order; dXl holds one scale per 32-value block and cinit -16 * sum q
+ * per block (the -128 * sum q of the w ^ 0x80 offset spread evenly over the 8 int32 lanes of the
+ * block's 256-bit product), both in natural order (see gemv_q8_0_rows_t). */
+static void gv_quant_q8_0(const float *x, size_t K, uint8_t *buf, gv_act *a) {
+    const size_t K64 = mm_round_up(K, 64);
+    int8_t *q = (int8_t *)buf;
+    float *dX = (float *)(buf + K64);
+    int32_t *cinit = (int32_t *)(buf + 2 * K64);
+    for (size_t b = 0; b < K / 32; b++) {
+        const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+        const __m512i r0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+        const __m512i r1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+        _mm_storeu_si128((__m128i *)(q + b * 32), _mm512_cvtepi32_epi8(r0));
+        _mm_storeu_si128((__m128i *)(q + b * 32 + 16), _mm512_cvtepi32_epi8(r1));
+        dX[b] = d;
+        cinit[b] = -16 * _mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
+    }
+    *a = (gv_act){q, dX, cinit, NULL};
+}
+
 static void gv_quant(mmx_type type, const float *x, size_t K, uint8_t *buf, gv_act *a) {
     const size_t B = mmx_mm_q8_block(type), nb = K / B, K64 = mm_round_up(K, 64);
     int8_t *q = (int8_t *)buf;
@@ -1039,6 +1062,10 @@ static void gv_quant(mmx_type type, const float *x, size_t K, uint8_t *buf, gv_a
     memset(buf, 0, 3 * K64); /* a last half chunk (K = 32 mod 64) reads zeros */
     if (type == MMX_TYPE_Q4_K || type == MMX_TYPE_Q5_K) {
         gv_quant_k45(x, K, buf, a);
+        return;
+    }
+    if (type == MMX_TYPE_Q8_0) {
+        gv_quant_q8_0(x, K, buf, a);
         return;
     }
     for (size_t b = 0; b < nb; b++) {
@@ -1173,7 +1200,7 @@ GEMV_BY_T(gemv_q8_k45_rows, const gv_act *A, A)
 
 static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j, size_t r0, size_t r1, const gv_act *A, const size_t T) {
     const mmx_matrix *W = j->W;
-    const size_t K = W->cols, nch = (K + 32) / 64; /* Q8_0/Q4_0: a last half chunk */
+    const size_t K = W->cols, nch = (K + 32) / 64; /* Q4_0: a last half chunk */
     const mmx_type type = W->type;
     const __m256i m4 = _mm256_set1_epi8(15);
     for (size_t r = r0; r < r1; r++) {
@@ -1189,46 +1216,6 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
         acc[t][h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps((dWl), _mm512_loadu_ps(A[t].dXl + 16 * (c))), acc[t][h]); \
     }
         switch (type) {
-        case MMX_TYPE_Q8_0: {
-            /* w ^ 0x80 = w + 128 as vpdpbusd's unsigned operand; the 128 * sum x it adds is taken off by
-             * the lane initial values (cinit).  A chunk is two 34-byte blocks d0 q0[32] d1 q1[32]; the
-             * two f16 scales (words 0 and 17 of a load at the chunk) are spread over the lanes by one
-             * vpermw instead of two scalar conversions and broadcasts. */
-            const __m512i sc_idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 17, 17, 17, 17,
-                                                    17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
-            const __m512i bias = _mm512_set1_epi8((char)0x80);
-#define Q8_CHUNK(c, h, full)                                                                                     \
-    do {                                                                                                         \
-        const uint8_t *pc = p + 68 * (c);                                                                        \
-        _mm_prefetch((const char *)pc + GV_PF_Q8_0, _MM_HINT_T0);                                                    \
-        const __m512i a = (full) ? _mm512_loadu_si512(pc) : _mm512_maskz_loadu_epi8(((__mmask64)1 << 34) - 1, pc); \
-        const __m512i wl = _mm512_xor_si512(                                                                     \
-            cat256(_mm256_loadu_si256((const __m256i *)(pc + 2)),                                                \
-                   (full) ? _mm256_loadu_si256((const __m256i *)(pc + 36)) : _mm256_setzero_si256()),            \
-            bias);                                                                                               \
-        __m512 dWl = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(sc_idx, a)));              \
-        if (!(full)) dWl = _mm512_maskz_mov_ps(0x00FF, dWl);                                                     \
-        for (size_t t = 0; t < T; t++) {                                                                         \
-            const __m512i is =                                                                                   \
-                _mm512_dpbusd_epi32(_mm512_loadu_si512(A[t].cinit + 16 * (c)), wl, _mm512_loadu_si512(A[t].q + 64 * (c))); \
-            acc[t][h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dWl, _mm512_loadu_ps(A[t].dXl + 16 * (c))), \
-                                        acc[t][h]);                                                              \
-        }                                                                                                        \
-    } while (0)
-            const size_t nfull = K / 64;
-            size_t c = 0;
-            for (; c + 2 <= nfull; c += 2) {
-                Q8_CHUNK(c, 0, true);
-                Q8_CHUNK(c + 1, 1, true);
-            }
-            if (c < nfull) {
-                Q8_CHUNK(c, 0, true);
-                c++;
-            }
-            if (c < nch) Q8_CHUNK(c, 1, false);
-#undef Q8_CHUNK
-            break;
-        }
         case MMX_TYPE_Q4_0:
             for (size_t c = 0; c < nch; c++, p += 36) {
                 _mm_prefetch((const char *)p + 512, _MM_HINT_T0);
@@ -1320,6 +1307,68 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
 }
 
 GEMV_BY_T(gemv_q8_rows, const gv_act *A, A)
+
+/* Q8_0 rows, one 32-value block per 256-bit step.  A 512-bit product covering two blocks needs a
+ * lane-spread scale vector per chunk (a permute, a conversion and a multiply, 6 of the 16 256-bit
+ * pipe slots a chunk took); here the block's 8 lanes share one scale: the f16 scales of four blocks
+ * are gathered by one vpermt2w and converted together, multiplied by the blocks' activation scales,
+ * and each block's product broadcast by one vpermps.  (Stored to a small array and taken as the FMA's
+ * broadcast memory operand instead, the loads waited on the store: slower than the 512-bit form.)
+ * w ^ 0x80 = w + 128 enters vpdpbusd as the unsigned operand; the lane initial values (cinit) take
+ * the 128 * sum x it adds off. */
+static inline __attribute__((always_inline)) void gemv_q8_0_rows_t(const mm_job *j, size_t r0, size_t r1, const gv_act *A, const size_t T) {
+    const mmx_matrix *W = j->W;
+    const size_t nb = W->cols / 32;
+    /* words 0 and 17 (bytes 0 and 34) of a load at a block pair, from two consecutive pairs */
+    const __m512i sc4 = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                         0, 0, 0, 32 + 17, 32, 17, 0);
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
+    const __m256i lane[4] = {_mm256_set1_epi32(0), _mm256_set1_epi32(1), _mm256_set1_epi32(2), _mm256_set1_epi32(3)};
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *p = row_ptr(W, r);
+        __m256 acc[MM_GEMV_MAX_T][2];
+        for (size_t t = 0; t < T; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+        __m256 s[MM_GEMV_MAX_T];
+#define Q8_BLOCK(b, k)                                                                                          \
+    do {                                                                                                        \
+        const __m256i w = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 34 * (b) + 2)), bias);     \
+        for (size_t t = 0; t < T; t++) {                                                                        \
+            const __m256i is = _mm256_dpbusd_epi32(_mm256_set1_epi32(A[t].cinit[b]), w,                         \
+                                                   _mm256_loadu_si256((const __m256i *)(A[t].q + 32 * (b))));   \
+            acc[t][(k) & 1] =                                                                                   \
+                _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_permutexvar_ps(lane[k], s[t]), acc[t][(k) & 1]); \
+        }                                                                                                       \
+    } while (0)
+        size_t b = 0;
+        for (; b + 4 <= nb; b += 4) {
+            const uint8_t *pb = p + 34 * b; /* 136 bytes: the two prefetches reach every line */
+            _mm_prefetch((const char *)pb + GV_PF_Q8_0, _MM_HINT_T0);
+            _mm_prefetch((const char *)pb + GV_PF_Q8_0 + 68, _MM_HINT_T0);
+            const __m128 dW = _mm_cvtph_ps(_mm512_castsi512_si128(
+                _mm512_permutex2var_epi16(_mm512_loadu_si512(pb), sc4, _mm512_loadu_si512(pb + 68))));
+            for (size_t t = 0; t < T; t++) s[t] = _mm256_castps128_ps256(_mm_mul_ps(dW, _mm_loadu_ps(A[t].dXl + b)));
+            Q8_BLOCK(b, 0);
+            Q8_BLOCK(b + 1, 1);
+            Q8_BLOCK(b + 2, 2);
+            Q8_BLOCK(b + 3, 3);
+        }
+        for (; b < nb; b++) {
+            const float dWb = f16(p + 34 * b);
+            for (size_t t = 0; t < T; t++) s[t] = _mm256_set1_ps(dWb * A[t].dXl[b]);
+            Q8_BLOCK(b, 0);
+        }
+#undef Q8_BLOCK
+        for (size_t t = 0; t < T; t++) {
+            const __m256 v = _mm256_add_ps(acc[t][0], acc[t][1]);
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_add_ss(h, _mm_movehdup_ps(h));
+            j->Y[t * j->ldy + r] = _mm_cvtss_f32(h);
+        }
+    }
+}
+
+GEMV_BY_T(gemv_q8_0_rows, const gv_act *A, A)
 
 /* ---- BF16 decode with fp32 activations ------------------------------------------------------------
  * 32-bit lane i of a 512-bit load of 32 bf16 values holds element 2i in its low half and 2i+1 in its
@@ -1461,6 +1510,7 @@ void mmx_mm_gemv_rows_avx512(const mm_job *j, size_t r0, size_t r1, void *scratc
                             (const float *)(buf + 3 * K64)};
         }
         if (k45) gemv_q8_k45_rows(j, r0, r1, A);
+        else if (W->type == MMX_TYPE_Q8_0) gemv_q8_0_rows(j, r0, r1, A);
         else gemv_q8_rows(j, r0, r1, A);
         return;
     }
