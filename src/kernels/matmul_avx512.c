@@ -1011,7 +1011,7 @@ static size_t gv_act_bytes(size_t K) { return 3 * mm_round_up(K, 64) + K / 16 * 
  * nibbles and (1,3) in its high ones (likewise 4..7), so the activations of each superblock are stored
  * with their 32-value sub-blocks in the order 0,2,1,3,4,6,5,7; dXl then holds one scale per 32-block and
  * sX its dX * sum q, both in natural order. */
-static void gv_quant_k45(const float *x, size_t K, uint8_t *buf, gv_act *a) {
+static void gv_quant_k45(const float *x, size_t K, bool q4, uint8_t *buf, gv_act *a) {
     static const uint8_t slot[8] = {0, 2, 1, 3, 4, 6, 5, 7};
     const size_t K64 = mm_round_up(K, 64);
     int8_t *q = (int8_t *)buf;
@@ -1025,7 +1025,9 @@ static void gv_quant_k45(const float *x, size_t K, uint8_t *buf, gv_act *a) {
         int8_t *dst = q + (b / 8) * 256 + 32 * (size_t)slot[b % 8];
         _mm_storeu_si128((__m128i *)dst, _mm512_cvtepi32_epi8(r0));
         _mm_storeu_si128((__m128i *)(dst + 16), _mm512_cvtepi32_epi8(r1));
-        dX[b] = d;
+        /* Q4_K's odd sub-blocks (high nibbles) enter the dot as 16 q (the byte & 0xF0, one op fewer
+         * than a shift and a mask): their level scale carries the 1/16, exactly */
+        dX[b] = q4 && (b & 1) ? d * 0.0625f : d;
         sX[b] = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
     }
     *a = (gv_act){q, dX, NULL, sX};
@@ -1061,7 +1063,7 @@ static void gv_quant(mmx_type type, const float *x, size_t K, uint8_t *buf, gv_a
     const int coff = type == MMX_TYPE_Q4_0 ? -8 : type == MMX_TYPE_Q6_K ? -32 : type == MMX_TYPE_Q8_0 ? -128 : 0;
     memset(buf, 0, 3 * K64); /* a last half chunk (K = 32 mod 64) reads zeros */
     if (type == MMX_TYPE_Q4_K || type == MMX_TYPE_Q5_K) {
-        gv_quant_k45(x, K, buf, a);
+        gv_quant_k45(x, K, type == MMX_TYPE_Q4_K, buf, a);
         return;
     }
     if (type == MMX_TYPE_Q8_0) {
@@ -1163,8 +1165,10 @@ static inline __attribute__((always_inline)) void gemv_q8_k45_rows_tq(const mm_j
             __m256 dsc_next = dsc, mdm_next = mdm;
             if (sb + 1 < nsb) k4_scales(p + sb_bytes, sh_lo, sh_hi, mk_lo, mk_hi, m30, dd_idx, &dsc_next, &mdm_next);
             const __m512i v0 = _mm512_loadu_si512(p + qs_off), v1 = _mm512_loadu_si512(p + qs_off + 64);
-            __m512i w0 = _mm512_and_si512(v0, m4), w1 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4);
-            __m512i w2 = _mm512_and_si512(v1, m4), w3 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4);
+            /* Q4_K: the high nibbles in place, 16 q (gv_quant_k45 put the 1/16 into their scale) */
+            const __m512i mhi = _mm512_set1_epi8((char)0xF0);
+            __m512i w0 = _mm512_and_si512(v0, m4), w1 = q5 ? _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4) : _mm512_and_si512(v0, mhi);
+            __m512i w2 = _mm512_and_si512(v1, m4), w3 = q5 ? _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4) : _mm512_and_si512(v1, mhi);
             if (q5) {
                 const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p + 16)));
                 w0 = _mm512_mask_add_epi8(w0, _mm512_test_epi8_mask(qh, hb0), w0, b16);
