@@ -1088,16 +1088,6 @@ static void gv_quant(mmx_type type, const float *x, size_t K, uint8_t *buf, gv_a
     *a = (gv_act){q, dXl, cinit, sX};
 }
 
-/* The 8 (dW, mW) of a K-quant superblock: dW lanes (two sub-blocks per 64-chunk) and the minimums. */
-static inline void kq_scales(const uint8_t *p, float dW[8], float mW[8]) {
-    const float d = f16(p), dmin = f16(p + 2);
-    for (int s = 0; s < 8; s++) {
-        uint8_t sc, m;
-        scale_min_k4(s, p + 4, &sc, &m);
-        dW[s] = d * sc, mW[s] = -(dmin * m);
-    }
-}
-
 static inline __m512 two_lanes(float a, float b) { return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b)); }
 static inline __m512i cat256(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
 
@@ -1232,8 +1222,7 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
         const uint8_t *p = row_ptr(W, r);
         /* two accumulators per token (consecutive chunks alternate), so the FMA chain is half as long */
         __m512 acc[MM_GEMV_MAX_T][2];
-        __m256 accm[MM_GEMV_MAX_T];
-        for (size_t t = 0; t < T; t++) acc[t][0] = acc[t][1] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
+        for (size_t t = 0; t < T; t++) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
 #define GV_CHUNK(c, wl, dWl, h)                                                                        \
     for (size_t t = 0; t < T; t++) {                                                                \
         const __m512i xs = _mm512_loadu_si512(A[t].q + 64 * (c));                                   \
@@ -1256,34 +1245,6 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
                 GV_CHUNK(c, wl, dWl, 0)
             }
             break;
-        case MMX_TYPE_Q4_K:
-        case MMX_TYPE_Q5_K: {
-            const bool q5 = type == MMX_TYPE_Q5_K;
-            for (size_t sb = 0; sb < K / 256; sb++, p += q5 ? 176 : 144) {
-                _mm_prefetch((const char *)p + GV_PF_K, _MM_HINT_T0);
-                _mm_prefetch((const char *)p + GV_PF_K + 64, _MM_HINT_T0);
-                _mm_prefetch((const char *)p + GV_PF_K + 128, _MM_HINT_T0);
-                float dW[8], mW[8];
-                kq_scales(p, dW, mW);
-                const uint8_t *qs = p + (q5 ? 48 : 16);
-                const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
-                for (int jj = 0; jj < 4; jj++, qs += 32) {
-                    const __m256i v = _mm256_loadu_si256((const __m256i *)qs);
-                    __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                    if (q5) {
-                        const __m256i one = _mm256_set1_epi8(1), b16 = _mm256_set1_epi8(16);
-                        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * jj), one), 4), b16));
-                        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * jj + 1), one), 4), b16));
-                    }
-                    const __m512i wl = cat256(lo, hi);
-                    const __m512 dWl = two_lanes(dW[2 * jj], dW[2 * jj + 1]);
-                    GV_CHUNK(4 * sb + (size_t)jj, wl, dWl, 0)
-                }
-                const __m256 mv = _mm256_loadu_ps(mW);
-                for (size_t t = 0; t < T; t++) accm[t] = _mm256_fmadd_ps(mv, _mm256_loadu_ps(A[t].sX + 8 * sb), accm[t]);
-            }
-            break;
-        }
         case MMX_TYPE_Q6_K: {
             /* Per half n of a superblock (ql[64n..], qh[32n..]): one 512-bit load of the 64 low-nibble
              * bytes (l0 | l1) and the 32 high-bit bytes h in both halves.  Chunk 2n is
@@ -1321,13 +1282,7 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
         default: MMX_ASSERT(!"gemv_q8_rows: not a block-quantized type");
         }
 #undef GV_CHUNK
-        for (size_t t = 0; t < T; t++) {
-            const __m256 m = accm[t];
-            __m128 s = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-            s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-            s = _mm_add_ss(s, _mm_movehdup_ps(s));
-            j->Y[t * j->ldy + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1])) + _mm_cvtss_f32(s);
-        }
+        for (size_t t = 0; t < T; t++) j->Y[t * j->ldy + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
     }
 }
 
