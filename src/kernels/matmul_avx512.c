@@ -995,14 +995,14 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
  * offsets become integer lane initial values -8 / -32 / -128 * sum q_x per block ("cinit"), and the
  * K-quant minimum a float term
  * sum_s (-dmin m_s) dX_s sum q_x.  Per token layout (gv_act):
- *   q[K] int8 | dXl[K/64][16] float | cinit[K/64][16] int32 | sX[K/16] float (dX * sum q per block)
+ *   q[K] int8 | dXl[K/64][16] float | cinit[K/64][16] int32 | sX[K/16] float (dX per block, compact)
  * (Q8_0 and the K-quants Q4_K / Q5_K use their own orders and per-block arrays: gv_quant_q8_0, gv_quant_k45.)
  */
 typedef struct {
     const int8_t *q;
     const float *dXl;
     const int32_t *cinit;
-    const float *sX;
+    const float *sX; /* Q4_K / Q5_K: dX * sum q per 32-block (the minimum term); Q4_0 / Q6_K: dX per block */
 } gv_act;
 
 static size_t gv_act_bytes(size_t K) { return 3 * mm_round_up(K, 64) + K / 16 * 4; }
@@ -1080,7 +1080,7 @@ static void gv_quant(mmx_type type, const float *x, size_t K, uint8_t *buf, gv_a
         const int qs = _mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
         _mm_storeu_si128((__m128i *)(q + b * B), _mm512_cvtepi32_epi8(r0));
         if (B == 32) _mm_storeu_si128((__m128i *)(q + b * B + 16), _mm512_cvtepi32_epi8(r1));
-        sX[b] = d * (float)qs;
+        sX[b] = d;
         const size_t l0 = b * B / 4; /* first lane of this block */
         for (size_t l = 0; l < B / 4; l++) dXl[l0 + l] = d;
         cinit[l0] = coff * qs;
@@ -1262,6 +1262,16 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
                 _mm_prefetch((const char *)p + GV_PF_K + 192, _MM_HINT_T0);
                 const __m512 sc16 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 192)))),
                                                   _mm512_set1_ps(f16(p + 208)));
+                /* per token, the 16 products d sc_g dX_g in one multiply (the activation scales of the
+                 * superblock's 16-blocks are contiguous in sX); each chunk's lanes take theirs by a
+                 * vpermps (was: a weight-scale vpermps per chunk and a multiply per chunk and token) */
+                __m512 s16[MM_GEMV_MAX_T];
+                for (size_t t = 0; t < T; t++) s16[t] = _mm512_mul_ps(sc16, _mm512_loadu_ps(A[t].sX + 16 * sb));
+#define Q6_CHUNK(c, wl, idx, h)                                                                                    \
+    for (size_t t = 0; t < T; t++) {                                                                            \
+        const __m512i is = _mm512_dpbusd_epi32(_mm512_loadu_si512(A[t].cinit + 16 * (c)), (wl), _mm512_loadu_si512(A[t].q + 64 * (c))); \
+        acc[t][h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_permutexvar_ps((idx), s16[t]), acc[t][h]); \
+    }
                 for (int n = 0; n < 2; n++) {
                     const __m512i L = _mm512_loadu_si512(p + 64 * n);
                     const __m512i Hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p + 128 + 32 * n)));
@@ -1270,12 +1280,11 @@ static inline __attribute__((always_inline)) void gemv_q8_rows_t(const mm_job *j
                     const __m512i q34 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(L, 4), _mm512_and_si512(_mm512_srlv_epi64(Hb, sh34), m30z),
                                                                   m4z, 0xEC);
                     const __m512i base = _mm512_add_epi32(lane4, _mm512_set1_epi32(8 * n));
-                    const __m512 dWa = _mm512_permutexvar_ps(base, sc16);
-                    const __m512 dWb = _mm512_permutexvar_ps(_mm512_add_epi32(base, _mm512_set1_epi32(4)), sc16);
                     const size_t c = 4 * sb + 2 * (size_t)n;
-                    GV_CHUNK(c, q12, dWa, 0)
-                    GV_CHUNK(c + 1, q34, dWb, 1)
+                    Q6_CHUNK(c, q12, base, 0)
+                    Q6_CHUNK(c + 1, q34, _mm512_add_epi32(base, _mm512_set1_epi32(4)), 1)
                 }
+#undef Q6_CHUNK
             }
             break;
         }
