@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "common.h"
+#include "kernels/kernels.h"
 #include "model.h"
 #include "tokenizer.h"
 
@@ -311,16 +312,23 @@ int mmx_cmd_bench(int argc, char **argv) {
             } else {
                 double gbs = bytes * st.median / 1e9;
                 double frac = summarize(frac_rep, (int)reps).median, bw_med = summarize(bw_rep, (int)reps).median;
+                /* how BF16 rows off a cache line were read (kernels.h: timed at the first decode product) */
+                const mmx_bf16_rows br = mmx_kernel_bf16_rows();
+                const char *bf16_rows = br == MMX_BF16_ROWS_LINES ? "lines" : br == MMX_BF16_ROWS_PLAIN ? "plain" : "n/a";
                 if (json)
                     printf("{\"test\":\"%s\",\"threads\":%zu,\"n_tokens\":%zu,\"reps\":%zu,\"tokens_per_s\":%.3f,"
                            "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"bytes_per_token\":%.0f,"
                            "\"achieved_gb_per_s\":%.3f,\"machine_gb_per_s\":%.3f,\"roofline_fraction\":%.4f,"
-                           "\"hugepages\":%s,\"huge_fraction\":%.4f,\"model\":\"%s\"}\n",
+                           "\"hugepages\":%s,\"huge_fraction\":%.4f,\"bf16_rows\":\"%s\",\"model\":\"%s\"}\n",
                            name, threads, n, reps, st.median, st.lo, st.hi, bytes, gbs, bw_med, frac,
-                           info.weights_in_hugepages ? "true" : "false", huge_frac, info.path);
-                else
+                           info.weights_in_hugepages ? "true" : "false", huge_frac, bf16_rows, info.path);
+                else {
                     printf("%-8s %8zu %14.2f %7.2f..%-8.2f %12.0f %10.2f %10.2f %8.1f%%\n", name, threads, st.median,
                            st.lo, st.hi, bytes, gbs, bw_med, 100 * frac);
+                    if (br != MMX_BF16_ROWS_UNDECIDED)
+                        printf("  (BF16 rows off a cache line read as %s: timed at the first decode product, MMX_BF16_LINES=0|1 forces)\n",
+                               bf16_rows);
+                }
             }
             fflush(stdout);
         }

@@ -139,6 +139,15 @@ const char *mmx_act_name(mmx_act act);
  * With less, prefill runs in token chunks (or falls back to the reference if not even one fits). */
 size_t mmx_kernel_scratch_floats(size_t max_cols, size_t n_batch);
 
+/* How AVX-512 decode reads BF16 rows that start off a cache line (GGUF aligns tensors to 32 bytes;
+ * llama.cpp's files put every one at 32 mod 64): as whole aligned lines rebuilt by a permute, or by
+ * plain loads that span two lines.  Both give bit-identical sums; which is faster depends on the
+ * machine (on this project's VM: +40% for the lines one day, -20% another), so the first decode product
+ * of a large such matrix times both (mmx_kernel_matmul) unless env MMX_BF16_LINES=0|1 decides. */
+typedef enum { MMX_BF16_ROWS_UNDECIDED = -1, MMX_BF16_ROWS_PLAIN = 0, MMX_BF16_ROWS_LINES = 1 } mmx_bf16_rows;
+mmx_bf16_rows mmx_kernel_bf16_rows(void);
+void mmx_kernel_set_bf16_rows(mmx_bf16_rows mode);
+
 /* Fast matmul for the types and shapes it handles, with the ISA of mmx_cpu_isa() and the activation
  * precision of env MMX_ACT; false = not handled (the caller uses the reference). */
 bool mmx_kernel_matmul(struct mmx_exec *ex, const struct mmx_matrix *W, const float *X, size_t T, size_t ldx,

@@ -10,6 +10,7 @@
 #include "../quant.h"
 #include "../util.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,8 +276,45 @@ size_t mmx_mm_token_chunk(const mm_job *j) {
 
 size_t mmx_mm_kc(size_t K) { return kc_for(K); }
 
+/* ---- BF16 rows off a cache line: aligned lines or plain loads (kernels.h) ---------------------- */
+
+static _Atomic int bf16_rows = MMX_BF16_ROWS_UNDECIDED;
+
+mmx_bf16_rows mmx_kernel_bf16_rows(void) { return (mmx_bf16_rows)atomic_load_explicit(&bf16_rows, memory_order_relaxed); }
+void mmx_kernel_set_bf16_rows(mmx_bf16_rows mode) { atomic_store(&bf16_rows, (int)mode); }
+
+#define BF16_TUNE_MIN_BYTES ((size_t)8 << 20) /* a product long enough to time (the lm_head: 64 MB here) */
+#define BF16_TUNE_ROUNDS 5
+
+/* The first decode product of a large BF16 matrix whose rows start off a line: each way timed
+ * BF16_TUNE_ROUNDS times, alternately (this machine's speed drifts between runs), the faster by its
+ * best time kept for the process.  Y is rewritten each time with the same values. */
+static void bf16_rows_decide(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t ldx, float *Y, size_t ldy) {
+    if (mmx_kernel_bf16_rows() != MMX_BF16_ROWS_UNDECIDED) return;
+    const char *env = getenv("MMX_BF16_LINES");
+    if (env && *env) {
+        mmx_kernel_set_bf16_rows(strcmp(env, "0") ? MMX_BF16_ROWS_LINES : MMX_BF16_ROWS_PLAIN);
+        return;
+    }
+    if (W->type != MMX_TYPE_BF16 || mmx_cpu_isa() != MMX_ISA_AVX512 || W->rows * W->row_bytes < BF16_TUNE_MIN_BYTES ||
+        ((uintptr_t)W->data & 63) == 0 || (W->row_bytes & 63) != 0)
+        return;
+    const mmx_act act = act_for(ex->act_mask, W);
+    double best[2] = {INFINITY, INFINITY};
+    for (int round = 0; round < BF16_TUNE_ROUNDS; round++)
+        for (int mode = 0; mode < 2; mode++) {
+            mmx_kernel_set_bf16_rows((mmx_bf16_rows)mode);
+            const double t0 = mmx_time_s();
+            mmx_kernel_matmul_variant(ex, MMX_ISA_AVX512, act, W, X, 1, ldx, Y, ldy);
+            const double t = mmx_time_s() - t0;
+            if (t < best[mode]) best[mode] = t;
+        }
+    mmx_kernel_set_bf16_rows(best[MMX_BF16_ROWS_LINES] <= best[MMX_BF16_ROWS_PLAIN] ? MMX_BF16_ROWS_LINES : MMX_BF16_ROWS_PLAIN);
+}
+
 bool mmx_kernel_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t T, size_t ldx, float *Y, size_t ldy) {
     if (ex->reference) return false;
+    if (T == 1 && W->type == MMX_TYPE_BF16) bf16_rows_decide(ex, W, X, ldx, Y, ldy);
     return mmx_kernel_matmul_variant(ex, mmx_cpu_isa(), act_for(ex->act_mask, W), W, X, T, ldx, Y, ldy);
 }
 

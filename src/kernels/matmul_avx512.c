@@ -990,6 +990,8 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
  * Dot form: 64 weights at a time as unsigned levels (vpdpbusd's u8 operand) against 64 signed int8
  * activations; int32 lane l holds columns 4l..4l+3 of the chunk, so a per-lane scale vector (weight
  * scale x activation scale of the block the lane lies in) converts the lanes to fp32 once per chunk.
+ * (Q8_0 takes one 32-value block per 256-bit step instead, all 8 lanes under one scale:
+ * gemv_q8_0_rows_t.)
  * Levels: Q4_0 nibble (w = d (q - 8)), Q4_K / Q5_K 4/5-bit level (w = d sc q - dmin m), Q6_K 6-bit level
  * (w = d sc (q - 32)); Q8_0 is signed, so it enters as the unsigned w + 128 (w ^ 0x80).  The constant
  * offsets become integer lane initial values -8 / -32 / -128 * sum q_x per block ("cinit"), and the
@@ -1406,9 +1408,9 @@ static void deinterleave32(const float *x, size_t K, float *xd) {
  * bytes outside the row, are loaded masked to the row's bytes (no fault, nothing read past the
  * row); the weights land in the same lanes as the unaligned loads', so the sums are bit-identical. */
 static inline __attribute__((always_inline)) bool gemv_bf16_row_aligned(const uint8_t *p, size_t K, const float *xd, const size_t T,
-                                                                       __m512 acc[][4]) {
+                                                                       __m512 acc[][4], bool lines) {
     const size_t mis = (uintptr_t)p & 63, nv = K / 32;
-    if (mis == 0 || (mis & 3) || K % 32) return false;
+    if (mis == 0 || (mis & 3) || K % 32 || !lines) return false;
     const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
     const unsigned sh = (unsigned)(mis / 4);
     const __m512i idx = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32((int)sh));
@@ -1438,13 +1440,14 @@ static inline __attribute__((always_inline)) bool gemv_bf16_row_aligned(const ui
 static inline __attribute__((always_inline)) void gemv_bf16_rows_t(const mm_job *j, size_t r0, size_t r1, const float *xd, const size_t T) {
     const size_t K = j->W->cols, K32 = K / 32 * 32, K64 = K / 64 * 64;
     const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
+    const bool lines = mmx_kernel_bf16_rows() != MMX_BF16_ROWS_PLAIN; /* undecided (small products, tests): lines */
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *p = row_ptr(j->W, r);
         /* four accumulators per token (even/odd halves of two loads): four independent FMA chains */
         __m512 acc[MM_GEMV_MAX_T][4];
         for (size_t t = 0; t < T; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = _mm512_setzero_ps();
         size_t i = 0;
-        if (gemv_bf16_row_aligned(p, K, xd, T, acc)) i = K;
+        if (gemv_bf16_row_aligned(p, K, xd, T, acc, lines)) i = K;
         for (; i < K64; i += 64) {
             _mm_prefetch((const char *)(p + 2 * i) + GV_PF_BF16, _MM_HINT_T0);
             _mm_prefetch((const char *)(p + 2 * i) + GV_PF_BF16 + 64, _MM_HINT_T0);
