@@ -31,7 +31,8 @@ for s in $(seq 1 "$KL_SEQS"); do
     MMX_ACT=f32 "$MMX" logits -m "$REF" --tokens "$(seq_tokens "$s")" --out "$OUT/part.f32" > /dev/null
     cat "$OUT/part.f32" >> "$OUT/ref.f32"
 done
-echo "# $(date -u) $(nproc) cores; mmx $(git -C "$here" rev-parse --short HEAD) MMX_ACT=${MMX_ACT:-default} ${MMX_FLAGS:-}; llama.cpp $LB ${LLAMA_FLAGS:-}"
+cpu=$(awk -F': ' '/^cpu family/{f=$2} /^model\t/{m=$2} /^model name/{n=$2} END{printf "%s, family %s model %s", n, f, m}' /proc/cpuinfo)
+echo "# $(date -u) $(nproc) cores ($cpu); mmx $(git -C "$here" rev-parse --short HEAD) MMX_ACT=${MMX_ACT:-default} ${MMX_FLAGS:-}; llama.cpp $LB ${LLAMA_FLAGS:-}"
 echo "| model | engine | pp512 t/s | pp4096 t/s | tg128 t/s | tg roofline | mean KL vs reference |"
 echo "|---|---|---|---|---|---|---|"
 for m in "$@"; do
