@@ -50,10 +50,20 @@ unsigned mmx_act_parse(const char *s) {
     return mask;
 }
 
+/* The reduced precisions an ISA has kernels for (PRECISION POLICY): a CPU without AVX-512 runs the
+ * others with fp32 activations rather than falling back to the scalar reference. */
+static unsigned isa_act_mask(mmx_isa isa) {
+    switch (isa) {
+    case MMX_ISA_AVX512: return ~0u;
+    case MMX_ISA_AVX2: return ~(1u << MMX_ACT_BF16 | 1u << MMX_ACT_Q8);
+    default: return ~(1u << MMX_ACT_BF16 | 1u << MMX_ACT_Q8);
+    }
+}
+
 /* The precision a product of W takes under `mask`: the weight type's, except that products marked
  * keep_f32_act take bf16 activations only under the opt-in "bf16-all". */
 static mmx_act act_for(unsigned mask, const mmx_matrix *W) {
-    const mmx_act a = mmx_kernel_act(mask, W->type);
+    const mmx_act a = mmx_kernel_act(mask & isa_act_mask(mmx_cpu_isa()), W->type);
     return a == MMX_ACT_BF16 && W->keep_f32_act && !(mask & MMX_ACT_BF16_ALL) ? MMX_ACT_F32 : a;
 }
 
