@@ -66,6 +66,11 @@ bool mmx_la_block_avx512(const float *qkv, size_t ld, size_t m, size_t d, const 
     return false;
 }
 bool mmx_la_decode_avx512(const float *q, size_t d, float lambda, float *S, float *o) { return false; }
+bool mmx_la_block_avx2(const float *qkv, size_t ld, size_t m, size_t d, const float *decay, float *S, float *out,
+                       size_t ld_out, float *scores) {
+    return false;
+}
+bool mmx_la_decode_avx2(const float *q, size_t d, float lambda, float *S, float *o) { return false; }
 #endif
 
 void mmx_la_block(bool reference, const float *qkv, size_t ld, size_t m, size_t d, const float *decay, float *S,
@@ -73,10 +78,13 @@ void mmx_la_block(bool reference, const float *qkv, size_t ld, size_t m, size_t 
     if (!reference && mmx_cpu_isa() >= MMX_ISA_AVX512 &&
         mmx_la_block_avx512(qkv, ld, m, d, decay, S, out, ld_out, scores))
         return;
+    if (!reference && mmx_cpu_isa() >= MMX_ISA_AVX2 && mmx_la_block_avx2(qkv, ld, m, d, decay, S, out, ld_out, scores))
+        return;
     mmx_la_block_ref(qkv, ld, m, d, decay, S, out, ld_out, scores);
 }
 
 void mmx_la_decode(bool reference, const float *q, size_t d, float lambda, float *S, float *o) {
     if (!reference && mmx_cpu_isa() >= MMX_ISA_AVX512 && mmx_la_decode_avx512(q, d, lambda, S, o)) return;
+    if (!reference && mmx_cpu_isa() >= MMX_ISA_AVX2 && mmx_la_decode_avx2(q, d, lambda, S, o)) return;
     mmx_la_decode_ref(q, d, lambda, S, o);
 }

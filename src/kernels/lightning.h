@@ -1,6 +1,6 @@
 /*
  * lightning.h — inner kernels of lightning attention for one head (SPEC §4.3, §4.4), with a
- * scalar reference and AVX-512 variants for head_dim in {16, 32, 64, 128}.
+ * scalar reference, AVX-512 variants for head_dim in {16, 32, 64, 128} and AVX2 ones for multiples of 8.
  *
  * Layout: token i of the head has q_i = qkv + i*ld, k_i = q_i + d, v_i = q_i + 2d (the per-head
  * interleaved qkv rows of SPEC §4.1, after SiLU); the state S is [d, d] row-major with S[r][c]
@@ -28,6 +28,11 @@ void mmx_la_decode_ref(const float *q, size_t d, float lambda, float *S, float *
 bool mmx_la_block_avx512(const float *qkv, size_t ld, size_t m, size_t d, const float *decay, float *S, float *out,
                          size_t ld_out, float *scores);
 bool mmx_la_decode_avx512(const float *q, size_t d, float lambda, float *S, float *o);
+
+/* AVX2 variants; return false (doing nothing) unless d is a multiple of 8 up to 256. */
+bool mmx_la_block_avx2(const float *qkv, size_t ld, size_t m, size_t d, const float *decay, float *S, float *out,
+                       size_t ld_out, float *scores);
+bool mmx_la_decode_avx2(const float *q, size_t d, float lambda, float *S, float *o);
 
 /* Runs the best available variant (the reference when `reference`). */
 void mmx_la_block(bool reference, const float *qkv, size_t ld, size_t m, size_t d, const float *decay, float *S,

@@ -1,6 +1,6 @@
 /* AVX2+FMA matmul (fp32 activations only; structure: matmul_impl.h, precision policy: kernels.h).
  * For CPUs without AVX-512: same panel geometry as the AVX-512 file (32 rows = four 8-lane vectors,
- * 3 tokens per microkernel step), weights expanded exactly to fp32. */
+ * 6 tokens x 16 rows per microkernel call), weights expanded exactly to fp32. */
 #include "matmul_impl.h"
 #include "../quant.h"
 #include "../util.h"
@@ -9,7 +9,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#define MR2 3 /* tokens per AVX2 microkernel: 4 x 3 accumulators + 4 weights of the 16 ymm registers */
+#define MR2 6 /* tokens per AVX2 microkernel: 2 x 6 accumulators + 2 weights + 1 broadcast of the 16 ymm registers */
 
 static inline float f16(const uint8_t *p) { return _cvtsh_ss((unsigned short)(p[0] | p[1] << 8)); }
 
@@ -150,52 +150,54 @@ static void pack_x(const float *X, size_t ldx, size_t n, size_t K, float *xp) {
     }
 }
 
-static inline __attribute__((always_inline)) void uk(const float *pw, const float *xp, size_t kc, int M, float *Y,
+/* One 16-row half of a panel (rows h0.. of the 32, nr of them valid) times M <= 6 tokens: 12
+ * accumulators, two weight vectors and one broadcast of the 16 ymm registers (the 6 x 16 shape of
+ * the classic Haswell SGEMM kernels).  M a compile-time constant at each instance, so the loops
+ * unroll and every accumulator stays in a register. */
+static inline __attribute__((always_inline)) void uk(const float *pw, const float *xp, size_t kc, const int M, float *Y,
                                                      size_t ldy, size_t nr, bool add) {
-    __m256 a[MR2][4];
-    for (int i = 0; i < M; i++) a[i][0] = a[i][1] = a[i][2] = a[i][3] = _mm256_setzero_ps();
+    __m256 a0[MR2], a1[MR2];
+#pragma GCC unroll 6
+    for (int i = 0; i < M; i++) a0[i] = a1[i] = _mm256_setzero_ps();
     for (size_t k = 0; k < kc; k++, pw += MM_NR, xp += MR2) {
-        const __m256 w0 = _mm256_load_ps(pw), w1 = _mm256_load_ps(pw + 8), w2 = _mm256_load_ps(pw + 16),
-                     w3 = _mm256_load_ps(pw + 24);
+        const __m256 w0 = _mm256_load_ps(pw), w1 = _mm256_load_ps(pw + 8);
+#pragma GCC unroll 6
         for (int i = 0; i < M; i++) {
             const __m256 x = _mm256_broadcast_ss(xp + i);
-            a[i][0] = _mm256_fmadd_ps(w0, x, a[i][0]);
-            a[i][1] = _mm256_fmadd_ps(w1, x, a[i][1]);
-            a[i][2] = _mm256_fmadd_ps(w2, x, a[i][2]);
-            a[i][3] = _mm256_fmadd_ps(w3, x, a[i][3]);
+            a0[i] = _mm256_fmadd_ps(w0, x, a0[i]);
+            a1[i] = _mm256_fmadd_ps(w1, x, a1[i]);
         }
     }
+#pragma GCC unroll 6
     for (int i = 0; i < M; i++) {
         float *y = Y + (size_t)i * ldy;
-        if (nr == MM_NR) {
-            for (int v = 0; v < 4; v++) {
-                __m256 r = a[i][v];
-                if (add) r = _mm256_add_ps(r, _mm256_loadu_ps(y + 8 * v));
-                _mm256_storeu_ps(y + 8 * v, r);
-            }
+        if (nr >= 16) {
+            __m256 r0 = a0[i], r1 = a1[i];
+            if (add) r0 = _mm256_add_ps(r0, _mm256_loadu_ps(y)), r1 = _mm256_add_ps(r1, _mm256_loadu_ps(y + 8));
+            _mm256_storeu_ps(y, r0);
+            _mm256_storeu_ps(y + 8, r1);
         } else {
-            float tmp[MM_NR];
-            for (int v = 0; v < 4; v++) _mm256_storeu_ps(tmp + 8 * v, a[i][v]);
+            float tmp[16];
+            _mm256_storeu_ps(tmp, a0[i]);
+            _mm256_storeu_ps(tmp + 8, a1[i]);
             for (size_t r = 0; r < nr; r++) y[r] = add ? y[r] + tmp[r] : tmp[r];
         }
     }
 }
-static void uk1(const float *pw, const float *xp, size_t kc, float *Y, size_t ldy, size_t nr, bool add) {
-    uk(pw, xp, kc, 1, Y, ldy, nr, add);
-}
-static void uk2(const float *pw, const float *xp, size_t kc, float *Y, size_t ldy, size_t nr, bool add) {
-    uk(pw, xp, kc, 2, Y, ldy, nr, add);
-}
-static void uk3(const float *pw, const float *xp, size_t kc, float *Y, size_t ldy, size_t nr, bool add) {
-    uk(pw, xp, kc, 3, Y, ldy, nr, add);
-}
+#define UK_M(M)                                                                                     \
+    static void uk##M(const float *pw, const float *xp, size_t kc, float *Y, size_t ldy, size_t nr, bool add) { \
+        uk(pw, xp, kc, M, Y, ldy, nr, add);                                                         \
+    }
+UK_M(1) UK_M(2) UK_M(3) UK_M(4) UK_M(5) UK_M(6)
+#undef UK_M
 
 void mmx_mm_gemm_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     const mmx_matrix *W = j->W;
     const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = mmx_mm_token_chunk(j);
     float *panel = scratch, *tmp = panel + MM_NR * KC;
     float *xp = (float *)((uint8_t *)scratch + mmx_mm_panel_bytes(MMX_ACT_F32, KC));
-    void (*const tab[MR2 + 1])(const float *, const float *, size_t, float *, size_t, size_t, bool) = {NULL, uk1, uk2, uk3};
+    void (*const tab[MR2 + 1])(const float *, const float *, size_t, float *, size_t, size_t, bool) = {NULL, uk1, uk2, uk3,
+                                                                                             uk4, uk5, uk6};
     for (size_t t0 = 0; t0 < j->T; t0 += chunk) {
         const size_t n = j->T - t0 < chunk ? j->T - t0 : chunk;
         pack_x(j->X + t0 * j->ldx, j->ldx, n, K, xp);
@@ -206,7 +208,9 @@ void mmx_mm_gemm_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch) {
                 pack_w(W, p, nr, k0, kc, panel, tmp);
                 for (size_t tb = 0; tb < n; tb += MR2) {
                     const size_t m = n - tb < MR2 ? n - tb : MR2;
-                    tab[m](panel, xp + tb * K + k0 * MR2, kc, j->Y + (t0 + tb) * j->ldy + p, j->ldy, nr, k0 > 0);
+                    for (size_t h = 0; h < MM_NR && h < nr; h += 16)
+                        tab[m](panel + h, xp + tb * K + k0 * MR2, kc, j->Y + (t0 + tb) * j->ldy + p + h, j->ldy, nr - h,
+                               k0 > 0);
                 }
             }
         }
