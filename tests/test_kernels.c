@@ -73,6 +73,7 @@ typedef struct {
 
 static const variant variants[] = {
     {MMX_ISA_AVX2, MMX_ACT_F32, "avx2/f32"},
+    {MMX_ISA_AVX2, MMX_ACT_Q8, "avx2/q8"}, /* decode only, Q8_0 / Q4_K / Q5_K / Q6_K (kernels.h) */
     {MMX_ISA_AVX512, MMX_ACT_F32, "avx512/f32"},
     {MMX_ISA_AVX512, MMX_ACT_BF16, "avx512/bf16"},
     {MMX_ISA_AVX512, MMX_ACT_Q8, "avx512/q8"},
@@ -138,7 +139,7 @@ static void check_matmul(harness *h, mmx_type type, size_t rows, size_t cols, co
         h->ex.reference = false;
         for (size_t v = 0; v < N_VARIANTS; v++) {
             const variant *va = &variants[v];
-            if (!variant_runs(va) || !mmx_act_applies(va->act, type)) continue;
+            if (!mmx_kernel_variant_exists(va->isa, va->act, type, T)) continue;
             for (size_t i = 0; i < T * ldy; i++) Y1[i] = NAN;
             if (!mmx_kernel_matmul_variant(&h->ex, va->isa, va->act, &W, X, T, ldx, Y1, ldy)) {
                 CHECKF(0, "%s %s: variant refused %zux%zu T=%zu", va->name, mmx_type_name(type), rows, cols, T);
@@ -210,7 +211,7 @@ TEST(kernels_matmul_token_chunks) {
         mmx_matrix W = {types[ti], rows, cols, rb, wq, false};
         for (size_t v = 0; v < N_VARIANTS; v++) {
             const variant *va = &variants[v];
-            if (!variant_runs(va) || !mmx_act_applies(va->act, types[ti])) continue;
+            if (!mmx_kernel_variant_exists(va->isa, va->act, types[ti], T)) continue;
             CHECK(mmx_kernel_matmul_variant(&big.ex, va->isa, va->act, &W, X, T, cols, Y0, rows));
             CHECK(mmx_kernel_matmul_variant(&small.ex, va->isa, va->act, &W, X, T, cols, Y1, rows));
             CHECKF(!memcmp(Y0, Y1, T * rows * sizeof(float)), "%s %s: chunked result differs", va->name,
@@ -251,6 +252,7 @@ TEST(kernels_matmul_offset_within_line_bit_identical) {
                 if (!variant_runs(va) || !mmx_act_applies(va->act, types[ti])) continue;
                 for (size_t k = 0; k < sizeof Ts / sizeof Ts[0]; k++) {
                     const size_t T = Ts[k];
+                    if (!mmx_kernel_variant_exists(va->isa, va->act, types[ti], T)) continue;
                     mmx_matrix W = {types[ti], rows, cols, rb, w0, false};
                     CHECK(mmx_kernel_matmul_variant(&h.ex, va->isa, va->act, &W, X, T, cols, Y0, rows));
                     /* BF16 decode reads rows off a line either way (kernels.h mmx_bf16_rows): both */

@@ -165,6 +165,10 @@ typedef struct mmx_matmul_args {
 } mmx_matmul_args;
 bool mmx_kernel_matmul_batch(struct mmx_exec *ex, const mmx_matmul_args *args, size_t n);
 
+/* Whether one explicit variant exists for this CPU/build: products of `wtype` weights with T tokens in
+ * `act` on `isa` (AVX2 has int8 activations in decode only, for Q8_0, Q4_K, Q5_K and Q6_K). */
+bool mmx_kernel_variant_exists(mmx_isa isa, mmx_act act, mmx_type wtype, size_t T);
+
 /* One explicit variant (tests, benchmarks): false when this CPU/build lacks `isa`, `act` does not apply
  * to W->type, the variant does not exist (scalar: use the reference; avx2: fp32 activations only) or the
  * scratch is too small. */

@@ -50,26 +50,39 @@ unsigned mmx_act_parse(const char *s) {
     return mask;
 }
 
-/* The reduced precisions an ISA has kernels for (PRECISION POLICY): a CPU without AVX-512 runs the
- * others with fp32 activations rather than falling back to the scalar reference. */
-static unsigned isa_act_mask(mmx_isa isa) {
-    switch (isa) {
-    case MMX_ISA_AVX512: return ~0u;
-    case MMX_ISA_AVX2: return ~(1u << MMX_ACT_BF16 | 1u << MMX_ACT_Q8);
-    default: return ~(1u << MMX_ACT_BF16 | 1u << MMX_ACT_Q8);
-    }
-}
-
 /* The precision a product of W takes under `mask`: the weight type's, except that products marked
  * keep_f32_act take bf16 activations only under the opt-in "bf16-all". */
 static mmx_act act_for(unsigned mask, const mmx_matrix *W) {
-    const mmx_act a = mmx_kernel_act(mask & isa_act_mask(mmx_cpu_isa()), W->type);
+    const mmx_act a = mmx_kernel_act(mask, W->type);
     return a == MMX_ACT_BF16 && W->keep_f32_act && !(mask & MMX_ACT_BF16_ALL) ? MMX_ACT_F32 : a;
 }
 
 /* Decode products (T <= MM_GEMV_MAX_T) are bound by memory, not arithmetic: bf16 activations would buy
  * nothing there, so they keep fp32 (PRECISION POLICY). */
 static mmx_act act_for_tokens(mmx_act act, size_t T) { return act == MMX_ACT_BF16 && T <= MM_GEMV_MAX_T ? MMX_ACT_F32 : act; }
+
+/* Whether `isa` has a kernel for products of `wtype` weights with T tokens in `act` (after
+ * act_for_tokens).  AVX-512: every precision; AVX2: fp32, and int8 activations in decode for Q8_0,
+ * Q4_K, Q5_K and Q6_K (vpmaddubsw; prefill and the other types keep fp32 activations there). */
+static bool isa_has(mmx_isa isa, mmx_act act, mmx_type wtype, size_t T) {
+    if (isa == MMX_ISA_AVX512 || act == MMX_ACT_F32) return isa != MMX_ISA_SCALAR;
+#if defined(__x86_64__)
+    if (isa == MMX_ISA_AVX2) return act == MMX_ACT_Q8 && T <= MM_GEMV_MAX_T && mmx_mm_gemv_q8_avx2_handles(wtype);
+#endif
+    (void)wtype, (void)T;
+    return false;
+}
+
+/* The precision a product takes on this CPU: the configured one, or fp32 activations where the
+ * CPU's kernels lack it (rather than the scalar reference). */
+static mmx_act act_choose(unsigned mask, mmx_isa isa, const mmx_matrix *W, size_t T) {
+    const mmx_act a = act_for_tokens(act_for(mask, W), T);
+    return isa_has(isa, a, W->type, T) ? a : MMX_ACT_F32;
+}
+
+bool mmx_kernel_variant_exists(mmx_isa isa, mmx_act act, mmx_type wtype, size_t T) {
+    return isa <= mmx_cpu_isa() && mmx_act_applies(act, wtype) && isa_has(isa, act_for_tokens(act, T), wtype, T);
+}
 
 mmx_act mmx_kernel_act(unsigned mask, mmx_type wtype) {
     if ((mask & 1u << MMX_ACT_BF16) && mmx_act_applies(MMX_ACT_BF16, wtype)) return MMX_ACT_BF16;
@@ -240,9 +253,9 @@ bool mmx_kernel_matmul_variant(mmx_exec *ex, mmx_isa isa, mmx_act act, const mmx
 #if defined(__x86_64__)
     if (isa == MMX_ISA_SCALAR || isa > mmx_cpu_isa() || !type_supported(W->type) || !mmx_act_applies(act, W->type))
         return false;
-    if (isa == MMX_ISA_AVX2 && act != MMX_ACT_F32) return false; /* reduced-precision paths need AVX-512 */
-    if (T == 0 || W->rows == 0) return true;
     act = act_for_tokens(act, T);
+    if (!isa_has(isa, act, W->type, T)) return false;
+    if (T == 0 || W->rows == 0) return true;
     const size_t K = W->cols;
     if (ex->scratch_floats * sizeof(float) < 2 * MM_ALIGN) return false;
     const size_t avail = ex->scratch_floats * sizeof(float) - 2 * MM_ALIGN;
@@ -325,7 +338,8 @@ static void bf16_rows_decide(mmx_exec *ex, const mmx_matrix *W, const float *X, 
 bool mmx_kernel_matmul(mmx_exec *ex, const mmx_matrix *W, const float *X, size_t T, size_t ldx, float *Y, size_t ldy) {
     if (ex->reference) return false;
     if (T == 1 && W->type == MMX_TYPE_BF16) bf16_rows_decide(ex, W, X, ldx, Y, ldy);
-    return mmx_kernel_matmul_variant(ex, mmx_cpu_isa(), act_for(ex->act_mask, W), W, X, T, ldx, Y, ldy);
+    return mmx_kernel_matmul_variant(ex, mmx_cpu_isa(), act_choose(ex->act_mask, mmx_cpu_isa(), W, T), W, X, T, ldx, Y,
+                                     ldy);
 }
 
 /* ---- several decode matmuls in one pool pass -------------------------------------------------------- */
@@ -336,7 +350,8 @@ typedef struct {
     size_t first_row[MM_BATCH_MAX + 1]; /* prefix sums of the row counts */
     size_t n;
     mmx_pool *pool; /* rows handed out by mmx_pool_range_next: one contiguous run per thread, tails stolen */
-    mm_fn rows_fn;  /* AVX-512: rows of a prepared task (activations prepared once per thread and task) */
+    mm_fn rows_fn;  /* rows of a prepared task (activations prepared once per thread and task) */
+    void (*prepare_fn)(const mm_job *j, void *scratch);
 } mm_batch;
 
 /* *prepared: the task whose activations this thread's scratch holds (SIZE_MAX: none) */
@@ -347,7 +362,7 @@ static void mm_batch_rows(const mm_batch *b, size_t r0, size_t r1, int ith, size
         const size_t e = r1 < hi ? r1 : hi;
         void *scratch = aligned_scratch(b->task[i].job.scratch[ith]);
         if (b->rows_fn) {
-            if (*prepared != i) mmx_mm_gemv_prepare_avx512(&b->task[i].job, scratch), *prepared = i;
+            if (*prepared != i) b->prepare_fn(&b->task[i].job, scratch), *prepared = i;
             b->rows_fn(&b->task[i].job, r0 - lo, e - lo, scratch);
         } else {
             b->task[i].fn(&b->task[i].job, r0 - lo, e - lo, scratch);
@@ -416,9 +431,9 @@ static bool matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n, in
     b.first_row[0] = 0;
     for (size_t i = 0; i < n; i++) {
         const mmx_matmul_args *a = &args[i];
-        const mmx_act act = act_for_tokens(forced_act >= 0 ? (mmx_act)forced_act : act_for(ex->act_mask, a->W), a->T);
+        const mmx_act act = forced_act >= 0 ? act_for_tokens((mmx_act)forced_act, a->T) : act_choose(ex->act_mask, isa, a->W, a->T);
         if (a->T == 0 || a->T > MM_GEMV_MAX_T || !type_supported(a->W->type) || !mmx_act_applies(act, a->W->type) ||
-            (isa == MMX_ISA_AVX2 && act != MMX_ACT_F32) || mmx_mm_xpack_bytes(act, a->W->type, MM_GEMV_MAX_T, a->W->cols) > avail)
+            !isa_has(isa, act, a->W->type, a->T) || mmx_mm_xpack_bytes(act, a->W->type, MM_GEMV_MAX_T, a->W->cols) > avail)
             return false;
         b.task[i] = (mm_task){{a->W, a->X, a->T, a->ldx, a->Y, a->ldy, act, ex->thread_scratch, avail, NULL},
                               isa == MMX_ISA_AVX512 ? mmx_mm_gemv_avx512 : mmx_mm_gemv_avx2, true};
@@ -427,7 +442,8 @@ static bool matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n, in
     const size_t total = b.first_row[n];
     b.pool = ex->pool;
 #if defined(__x86_64__)
-    b.rows_fn = isa == MMX_ISA_AVX512 ? mmx_mm_gemv_rows_avx512 : NULL;
+    b.rows_fn = isa == MMX_ISA_AVX512 ? mmx_mm_gemv_rows_avx512 : mmx_mm_gemv_rows_avx2;
+    b.prepare_fn = isa == MMX_ISA_AVX512 ? mmx_mm_gemv_prepare_avx512 : mmx_mm_gemv_prepare_avx2;
 #endif
     if (total == 0) return true;
     if (ex->n_threads <= 1) {

@@ -80,9 +80,282 @@ static inline __attribute__((always_inline)) void gemv_half_rows_t(const mm_job 
     }
 }
 
-/* Decode: each row expanded 256 columns at a time into a small buffer, dotted with all T tokens. */
+/* ---- decode with int8 activations ------------------------------------------------------------------
+ * Without VNNI the integer dot is vpmaddubsw (u8 x s8 -> pairs summed in s16) then vpmaddwd (pairs of
+ * s16 -> s32).  Both are exact here: the unsigned operand is a weight level (Q4_K 0..15, Q5_K 0..31, Q6_K 0..63,
+ * Q8_0 |w| <= 128 with the sign moved onto the activation by vpsignb), the signed one an activation
+ * level |q| <= 127, so a pair is at most 2 * 128 * 127 < 2^15.  The second step multiplies by the
+ * weight's integer sub-scale instead of 1 (Q4_K / Q5_K 0..63, Q6_K -128..127), so each 32-column step gives
+ * 8 int32 lanes already carrying it; one conversion and one FMA by (superblock scale x activation
+ * scale) take them to fp32.  Activations as in the PRECISION POLICY (kernels.h): per token per block
+ * of 32 (16 for Q6_K) dX = amax/127, q = round(x/dX).  Layout per token (gv2_stride):
+ *   q[K] int8 | Q8_0, Q4_K, Q5_K: dX[K/32], sX[K/32] = dX * sum q (the K-quants' minimum term)
+ *             | Q6_K: dXl[K/4] (the dX of each int32 lane: columns 4l..4l+3), sX16[K/16] = dX * sum q
+ *               (the -32 offset of the Q6_K level, as a float term per 16-block). */
+static bool gv2_type(mmx_type t) {
+    return t == MMX_TYPE_Q8_0 || t == MMX_TYPE_Q4_K || t == MMX_TYPE_Q5_K || t == MMX_TYPE_Q6_K;
+}
+static size_t gv2_stride(size_t K) { return mm_round_up(K, 32) + K / 4 * 4 + K / 16 * 4; }
+
+static inline float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
+}
+static inline int hsum8i(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1)));
+}
+
+/* The levels of B (16 or 32) values as int32 vectors r[B/8], with d and the level sum. */
+static inline void q8_levels(const float *x, size_t B, __m256i *r, float *d_out, int *sum_out) {
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    __m256 mx = _mm256_and_ps(_mm256_loadu_ps(x), abs_mask);
+    for (size_t k = 1; k < B / 8; k++) mx = _mm256_max_ps(mx, _mm256_and_ps(_mm256_loadu_ps(x + 8 * k), abs_mask));
+    const float amax = hmax8(mx), d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+    __m256i sum = _mm256_setzero_si256();
+    for (size_t k = 0; k < B / 8; k++) {
+        r[k] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), _mm256_set1_ps(id)));
+        sum = _mm256_add_epi32(sum, r[k]);
+    }
+    *d_out = d, *sum_out = hsum8i(sum);
+}
+
+/* 32 int32 levels (|v| <= 127) -> 32 int8 in order */
+static inline void store_i8x32(int8_t *dst, const __m256i r[4]) {
+    const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3]));
+    _mm256_storeu_si256((__m256i *)dst, _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+}
+
+static void gv2_quant(mmx_type type, const float *x, size_t K, uint8_t *buf) {
+    int8_t *q = (int8_t *)buf;
+    float *f = (float *)(buf + mm_round_up(K, 32));
+    for (size_t b = 0; b < K / 32; b++) {
+        __m256i r[4];
+        if (type == MMX_TYPE_Q6_K) {
+            float *dXl = f, *sX16 = f + K / 4;
+            for (int h = 0; h < 2; h++) {
+                float d;
+                int sum;
+                q8_levels(x + 32 * b + 16 * (size_t)h, 16, r + 2 * h, &d, &sum);
+                for (int l = 0; l < 4; l++) dXl[8 * b + 4 * (size_t)h + (size_t)l] = d;
+                sX16[2 * b + (size_t)h] = d * (float)sum;
+            }
+        } else {
+            float d;
+            int sum;
+            q8_levels(x + 32 * b, 32, r, &d, &sum);
+            f[b] = d, f[K / 32 + b] = d * (float)sum;
+        }
+        store_i8x32(q + 32 * b, r);
+    }
+}
+
+static inline __m256i dot_u8s8(__m256i u, __m256i s, __m256i scale16) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale16);
+}
+
+/* Q8_0 rows: per 32-block |w| and the sign of w moved onto the activations, one FMA per block. */
+static inline __attribute__((always_inline)) void gv2_q8_0_t(const mm_job *j, size_t r0, size_t r1, const uint8_t *A,
+                                                            size_t stride, const size_t T) {
+    const mmx_matrix *W = j->W;
+    const size_t K = W->cols, nb = K / 32;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int8_t *q[MM_GEMV_MAX_T];
+    const float *dX[MM_GEMV_MAX_T];
+    for (size_t t = 0; t < T; t++) q[t] = (const int8_t *)(A + t * stride), dX[t] = (const float *)(A + t * stride + mm_round_up(K, 32));
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *p = (const uint8_t *)W->data + r * W->row_bytes;
+        __m256 acc[MM_GEMV_MAX_T];
+        for (size_t t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+        for (size_t b = 0; b < nb; b++, p += 34) {
+            _mm_prefetch((const char *)p + 4096, _MM_HINT_T0);
+            const __m256i w = _mm256_loadu_si256((const __m256i *)(p + 2)), aw = _mm256_abs_epi8(w);
+            const float dw = f16(p);
+            for (size_t t = 0; t < T; t++) {
+                const __m256i sx = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(q[t] + 32 * b)), w);
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(aw, sx, ones)), _mm256_set1_ps(dw * dX[t][b]), acc[t]);
+            }
+        }
+        for (size_t t = 0; t < T; t++) j->Y[t * j->ldy + r] = hsum8(acc[t]);
+    }
+}
+
+/* Q4_K / Q5_K rows: per superblock the eight 6-bit scales and minimums unpacked in three 32-bit words
+ * (get_scale_min_k4 of the format), sub-block 2i the low and 2i+1 the high nibbles of bytes 32i..
+ * (Q5_K: with bit 2i resp. 2i+1 of qh[l] as the level's fifth bit); the minimum term
+ * -dmin m_s dX_s sum q_s as one 8-wide FMA into the same accumulator. */
+static inline __attribute__((always_inline)) void gv2_k45_t(const mm_job *j, size_t r0, size_t r1, const uint8_t *A,
+                                                           size_t stride, const size_t T, const bool q5) {
+    const mmx_matrix *W = j->W;
+    const size_t K = W->cols, nsb = K / 256;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const int8_t *q[MM_GEMV_MAX_T];
+    const float *dX[MM_GEMV_MAX_T], *sX[MM_GEMV_MAX_T];
+    for (size_t t = 0; t < T; t++) {
+        q[t] = (const int8_t *)(A + t * stride);
+        dX[t] = (const float *)(A + t * stride + mm_round_up(K, 32));
+        sX[t] = dX[t] + K / 32;
+    }
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *p = (const uint8_t *)W->data + r * W->row_bytes;
+        __m256 acc[MM_GEMV_MAX_T];
+        for (size_t t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+        for (size_t sb = 0; sb < nsb; sb++, p += q5 ? 176 : 144) {
+            _mm_prefetch((const char *)p + 4096, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + 4096 + 64, _MM_HINT_T0);
+            if (q5) _mm_prefetch((const char *)p + 4096 + 128, _MM_HINT_T0);
+            const float d = f16(p), dmin = f16(p + 2);
+            uint32_t w0, w1, w2, u[4];
+            memcpy(&w0, p + 4, 4), memcpy(&w1, p + 8, 4), memcpy(&w2, p + 12, 4);
+            u[0] = w0 & 0x3f3f3f3fu;                                               /* sc0..3 */
+            u[1] = (w2 & 0x0f0f0f0fu) | ((w0 >> 6) & 0x03030303u) << 4;             /* sc4..7 */
+            u[2] = w1 & 0x3f3f3f3fu;                                               /* m0..3 */
+            u[3] = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 6) & 0x03030303u) << 4;      /* m4..7 */
+            const uint8_t *sc = (const uint8_t *)u;
+            const __m256 mneg = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(sc + 8)))),
+                                              _mm256_set1_ps(-dmin));
+            for (size_t t = 0; t < T; t++) acc[t] = _mm256_fmadd_ps(mneg, _mm256_loadu_ps(sX[t] + 8 * sb), acc[t]);
+            const uint8_t *qs = p + (q5 ? 48 : 16);
+            const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * i));
+                __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                if (q5) {
+                    const __m256i one = _mm256_set1_epi8(1);
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * i), one), 4));
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * i + 1), one), 4));
+                }
+                const __m256i s_lo = _mm256_set1_epi16(sc[2 * i]), s_hi = _mm256_set1_epi16(sc[2 * i + 1]);
+                const size_t c = 256 * sb + 64 * (size_t)i, b = 8 * sb + 2 * (size_t)i;
+                for (size_t t = 0; t < T; t++) {
+                    const __m256i x0 = _mm256_loadu_si256((const __m256i *)(q[t] + c));
+                    const __m256i x1 = _mm256_loadu_si256((const __m256i *)(q[t] + c + 32));
+                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(lo, x0, s_lo)), _mm256_set1_ps(d * dX[t][b]), acc[t]);
+                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(hi, x1, s_hi)), _mm256_set1_ps(d * dX[t][b + 1]), acc[t]);
+                }
+            }
+        }
+        for (size_t t = 0; t < T; t++) j->Y[t * j->ldy + r] = hsum8(acc[t]);
+    }
+}
+
+/* Q6_K rows: the unsigned 6-bit levels (q, not q - 32) as in row_levels of the AVX-512 file; each
+ * 32-column step covers two 16-blocks, whose int8 scales enter vpmaddwd as [sc_a x 8 | sc_b x 8]
+ * and whose activation scales are the lanes of dXl; the -32 offset is -32 d sum_i sc_i sX16_i. */
+static inline __attribute__((always_inline)) void gv2_q6_k_t(const mm_job *j, size_t r0, size_t r1, const uint8_t *A,
+                                                            size_t stride, const size_t T) {
+    const mmx_matrix *W = j->W;
+    const size_t K = W->cols, nsb = K / 256;
+    const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+    const __m256i pair_ctl = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2,
+                                              3, 2, 3, 2, 3);
+    const int8_t *q[MM_GEMV_MAX_T];
+    const float *dXl[MM_GEMV_MAX_T], *sX16[MM_GEMV_MAX_T];
+    for (size_t t = 0; t < T; t++) {
+        q[t] = (const int8_t *)(A + t * stride);
+        dXl[t] = (const float *)(A + t * stride + mm_round_up(K, 32));
+        sX16[t] = dXl[t] + K / 4;
+    }
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *p = (const uint8_t *)W->data + r * W->row_bytes;
+        __m256 acc[MM_GEMV_MAX_T];
+        for (size_t t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+        for (size_t sb = 0; sb < nsb; sb++, p += 210) {
+            _mm_prefetch((const char *)p + 4096, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + 4096 + 64, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + 4096 + 128, _MM_HINT_T0);
+            const float d = f16(p + 208);
+            const __m128i sc8 = _mm_loadu_si128((const __m128i *)(p + 192));
+            const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+            const __m256 dv = _mm256_set1_ps(d), off = _mm256_set1_ps(-32.0f * d);
+            const __m256 o0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc8)), off);
+            const __m256 o1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc8, 8))), off);
+            for (size_t t = 0; t < T; t++) {
+                acc[t] = _mm256_fmadd_ps(o0, _mm256_loadu_ps(sX16[t] + 16 * sb), acc[t]);
+                acc[t] = _mm256_fmadd_ps(o1, _mm256_loadu_ps(sX16[t] + 16 * sb + 8), acc[t]);
+            }
+#pragma GCC unroll 2
+            for (int n = 0; n < 2; n++) {
+                const uint8_t *ql = p + 64 * n, *qh = p + 128 + 32 * n;
+                const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+                const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+                __m256i lv[4];
+                lv[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
+                lv[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
+                lv[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m30));
+                lv[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; k++) {
+                    const int g = 4 * n + k;
+                    const __m256i scv = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(g)), pair_ctl);
+                    const size_t c = 256 * sb + 32 * (size_t)g;
+                    for (size_t t = 0; t < T; t++) {
+                        const __m256i x = _mm256_loadu_si256((const __m256i *)(q[t] + c));
+                        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(lv[k], x, scv)),
+                                                 _mm256_mul_ps(_mm256_loadu_ps(dXl[t] + c / 4), dv), acc[t]);
+                    }
+                }
+            }
+        }
+        for (size_t t = 0; t < T; t++) j->Y[t * j->ldy + r] = hsum8(acc[t]);
+    }
+}
+
+static inline __attribute__((always_inline)) void gv2_q4_k_t(const mm_job *j, size_t r0, size_t r1, const uint8_t *A,
+                                                            size_t stride, const size_t T) {
+    gv2_k45_t(j, r0, r1, A, stride, T, false);
+}
+static inline __attribute__((always_inline)) void gv2_q5_k_t(const mm_job *j, size_t r0, size_t r1, const uint8_t *A,
+                                                            size_t stride, const size_t T) {
+    gv2_k45_t(j, r0, r1, A, stride, T, true);
+}
+
+#define GV2_BY_T(NAME)                                                                              \
+    switch (T) {                                                                                    \
+    case 1: NAME(j, r0, r1, A, stride, 1); return;                                                  \
+    case 2: NAME(j, r0, r1, A, stride, 2); return;                                                  \
+    case 3: NAME(j, r0, r1, A, stride, 3); return;                                                  \
+    default: NAME(j, r0, r1, A, stride, 4); return;                                                 \
+    }
+
+bool mmx_mm_gemv_q8_avx2_handles(mmx_type type) { return gv2_type(type); }
+
+void mmx_mm_gemv_prepare_avx2(const mm_job *j, void *scratch) {
+    if (j->act != MMX_ACT_Q8) return;
+    const size_t K = j->W->cols, stride = gv2_stride(K);
+    for (size_t t = 0; t < j->T; t++) gv2_quant(j->W->type, j->X + t * j->ldx, K, (uint8_t *)scratch + t * stride);
+}
+
+static void gemv_f32_act(const mm_job *j, size_t r0, size_t r1);
+
+void mmx_mm_gemv_rows_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch) {
+    if (j->act != MMX_ACT_Q8) {
+        gemv_f32_act(j, r0, r1);
+        return;
+    }
+    MMX_ASSERT(gv2_type(j->W->type));
+    const uint8_t *A = scratch;
+    const size_t T = j->T, stride = gv2_stride(j->W->cols);
+    switch (j->W->type) {
+    case MMX_TYPE_Q8_0: GV2_BY_T(gv2_q8_0_t)
+    case MMX_TYPE_Q4_K: GV2_BY_T(gv2_q4_k_t)
+    case MMX_TYPE_Q5_K: GV2_BY_T(gv2_q5_k_t)
+    default: GV2_BY_T(gv2_q6_k_t)
+    }
+}
+#undef GV2_BY_T
+
 void mmx_mm_gemv_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch) {
-    (void)scratch;
+    mmx_mm_gemv_prepare_avx2(j, scratch);
+    mmx_mm_gemv_rows_avx2(j, r0, r1, scratch);
+}
+
+/* Decode with fp32 activations: BF16 / F16 rows widened in registers, other types expanded 256
+ * columns at a time into a small buffer, dotted with all T tokens. */
+static void gemv_f32_act(const mm_job *j, size_t r0, size_t r1) {
     const mmx_matrix *W = j->W;
     const size_t K = W->cols, T = j->T;
     if (W->type == MMX_TYPE_BF16 || W->type == MMX_TYPE_F16) {

@@ -66,6 +66,10 @@ void mmx_mm_pack_x_avx512(const mm_job *j, size_t tb0, size_t tb1, void *xp);
 /* Tokens per microkernel call for the job's activation precision. */
 static inline size_t mmx_mm_mr(mmx_act act) { return act == MMX_ACT_Q8 ? MM_MR_Q8 : MM_MR; }
 void mmx_mm_gemv_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch);
+void mmx_mm_gemv_prepare_avx2(const mm_job *j, void *scratch);
+void mmx_mm_gemv_rows_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch);
+/* Whether the AVX2 decode has an int8-activation kernel for weights of `type` (Q8_0, Q4_K, Q5_K, Q6_K). */
+bool mmx_mm_gemv_q8_avx2_handles(mmx_type type);
 void mmx_mm_gemm_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch);
 
 /* Exact row expansion to fp32 (the values mmx_dequantize_row gives), any n the type allows. */
