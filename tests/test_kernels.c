@@ -326,15 +326,20 @@ TEST(kernels_act_switch) {
     CHECK(mmx_kernel_act(mmx_act_parse("q8"), MMX_TYPE_BF16) == MMX_ACT_F32);
 }
 
+static void check_gates(mmx_gate_fn gate, const char *name);
+
 /* The vector gates against libm: relative error per value.  Tolerance 1e-6 (about 8 float ulps): the
  * vector exp's polynomial truncation is < 2e-7 and the sigmoid / products add a few roundings; the
  * golden tests' 1e-4 on logits is far above what that can move.  Inputs cover the saturating ends,
  * exact zeros, subnormal-producing values and a NaN, which must stay NaN. */
 TEST(kernels_gates_match_reference) {
-    if (mmx_cpu_isa() < MMX_ISA_AVX512) {
-        printf("    (skipped avx512: not on this CPU)\n");
-        return;
+    for (mmx_isa isa = MMX_ISA_AVX2; isa <= MMX_ISA_AVX512; isa++) {
+        if (mmx_cpu_isa() < isa) printf("    (skipped %s: not on this CPU)\n", mmx_isa_name(isa));
+        else check_gates(isa == MMX_ISA_AVX2 ? mmx_gate_avx2 : mmx_gate_avx512, mmx_isa_name(isa));
     }
+}
+
+static void check_gates(mmx_gate_fn gate, const char *name) {
     enum { N = 4099 };
     static float x[N], b[N], ref[N], got[N];
     for (int i = 0; i < N; i++) {
@@ -347,7 +352,7 @@ TEST(kernels_gates_match_reference) {
         memcpy(ref, x, sizeof x);
         memcpy(got, x, sizeof x);
         mmx_gate_ref(kinds[k], ref, b, N);
-        mmx_gate_avx512(kinds[k], got, b, N);
+        gate(kinds[k], got, b, N);
         double worst = 0;
         for (int i = 0; i < N; i++) {
             if (isnan(ref[i])) {
@@ -359,7 +364,7 @@ TEST(kernels_gates_match_reference) {
             CHECKF(e <= 1e-6 || fabs((double)got[i] - ref[i]) < 1e-37, "gate %d: x=%g b=%g: %.9g vs %.9g", k, x[i], b[i],
                    got[i], ref[i]);
         }
-        printf("    gate %d worst relative error %.3g\n", k, worst);
+        printf("    %s gate %d worst relative error %.3g\n", name, k, worst);
     }
 }
 

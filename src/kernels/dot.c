@@ -16,7 +16,8 @@ void mmx_axpy_ref(float a, const float *x, float *y, size_t n) {
 }
 
 mmx_axpy_fn mmx_kernel_axpy(bool reference) {
-    return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_axpy_avx512 : mmx_axpy_ref;
+    if (reference) return mmx_axpy_ref;
+    return mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_axpy_avx512 : mmx_cpu_isa() >= MMX_ISA_AVX2 ? mmx_axpy_avx2 : mmx_axpy_ref;
 }
 
 void mmx_gate_ref(mmx_gate kind, float *a, const float *b, size_t n) {
@@ -34,7 +35,8 @@ void mmx_gate_ref(mmx_gate kind, float *a, const float *b, size_t n) {
 }
 
 mmx_gate_fn mmx_kernel_gate(bool reference) {
-    return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_gate_avx512 : mmx_gate_ref;
+    if (reference) return mmx_gate_ref;
+    return mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_gate_avx512 : mmx_cpu_isa() >= MMX_ISA_AVX2 ? mmx_gate_avx2 : mmx_gate_ref;
 }
 
 void mmx_rmsnorm_ref(const float *x, const float *g, size_t n, double eps, float *out) {
@@ -57,7 +59,10 @@ uint64_t mmx_stream_sum_ref(const void *p, size_t n) {
 }
 
 mmx_stream_sum_fn mmx_kernel_stream_sum(bool reference) {
-    return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_stream_sum_avx512 : mmx_stream_sum_ref;
+    if (reference) return mmx_stream_sum_ref;
+    return mmx_cpu_isa() >= MMX_ISA_AVX512  ? mmx_stream_sum_avx512
+           : mmx_cpu_isa() >= MMX_ISA_AVX2 ? mmx_stream_sum_avx2
+                                           : mmx_stream_sum_ref;
 }
 
 #if !defined(__x86_64__)
@@ -70,6 +75,9 @@ void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n) { mmx_ga
 void mmx_rmsnorm_avx512(const float *x, const float *g, size_t n, double eps, float *out) { mmx_rmsnorm_ref(x, g, n, eps, out); }
 void mmx_axpy_avx512(float a, const float *x, float *y, size_t n) { mmx_axpy_ref(a, x, y, n); }
 float mmx_dot_avx2(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }
+void mmx_axpy_avx2(float a, const float *x, float *y, size_t n) { mmx_axpy_ref(a, x, y, n); }
+void mmx_gate_avx2(mmx_gate kind, float *a, const float *b, size_t n) { mmx_gate_ref(kind, a, b, n); }
+uint64_t mmx_stream_sum_avx2(const void *p, size_t n) { return mmx_stream_sum_ref(p, n); }
 float mmx_dot_avx512(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }
 #endif
 

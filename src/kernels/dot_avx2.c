@@ -20,3 +20,77 @@ float mmx_dot_avx2(const float *a, const float *b, size_t n) {
     return acc;
 }
 #endif
+
+#if defined(__x86_64__)
+void mmx_axpy_avx2(float a, const float *x, float *y, size_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+        _mm256_storeu_ps(y + i + 8, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
+    }
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+/* e^x as the AVX-512 variant computes it (x = n ln2 + r, degree-6 polynomial), with 2^n built in the
+ * exponent field in two halves, 2^(n>>1) * 2^(n - (n>>1)), since AVX2 has no scalef and n spans
+ * [-150, 128] after the clamp: each half is a normal float, and their product under- or overflows
+ * to 0 / +inf as expf does.  NaN propagates through the clamp and the polynomial. */
+static inline __m256 exp256(__m256 x) {
+    x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-104.0f), x));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+/* 1 / (1 + e^-v) by a true divide (Zen 3 / Haswell divide 8 floats in ~5 cycles; 1 / +inf = 0). */
+static inline __m256 sigmoid256(__m256 v) {
+    return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), exp256(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+}
+
+void mmx_gate_avx2(mmx_gate kind, float *a, const float *b, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(a + i);
+        __m256 y;
+        switch (kind) {
+        case MMX_GATE_SILU: y = _mm256_mul_ps(x, sigmoid256(x)); break;
+        case MMX_GATE_SWIGLU: y = _mm256_mul_ps(_mm256_mul_ps(x, sigmoid256(x)), _mm256_loadu_ps(b + i)); break;
+        default: y = _mm256_mul_ps(x, sigmoid256(_mm256_loadu_ps(b + i))); break;
+        }
+        _mm256_storeu_ps(a + i, y);
+    }
+    if (i < n) mmx_gate_ref(kind, a + i, b ? b + i : NULL, n - i);
+}
+
+uint64_t mmx_stream_sum_avx2(const void *p, size_t n) {
+    const uint8_t *b = p;
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 128 <= n; i += 128) {
+        s0 = _mm256_add_epi64(s0, _mm256_load_si256((const __m256i *)(b + i)));
+        s1 = _mm256_add_epi64(s1, _mm256_load_si256((const __m256i *)(b + i + 32)));
+        s2 = _mm256_add_epi64(s2, _mm256_load_si256((const __m256i *)(b + i + 64)));
+        s3 = _mm256_add_epi64(s3, _mm256_load_si256((const __m256i *)(b + i + 96)));
+    }
+    for (; i + 32 <= n; i += 32) s0 = _mm256_add_epi64(s0, _mm256_load_si256((const __m256i *)(b + i)));
+    uint64_t lane[4], sum = 0;
+    _mm256_storeu_si256((__m256i *)lane, _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3)));
+    for (int k = 0; k < 4; k++) sum += lane[k];
+    return sum;
+}
+#endif

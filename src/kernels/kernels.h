@@ -35,6 +35,7 @@ mmx_dot_fn mmx_kernel_dot(bool reference);
 /* y[i] += a * x[i] */
 typedef void (*mmx_axpy_fn)(float a, const float *x, float *y, size_t n);
 void mmx_axpy_ref(float a, const float *x, float *y, size_t n);
+void mmx_axpy_avx2(float a, const float *x, float *y, size_t n);
 void mmx_axpy_avx512(float a, const float *x, float *y, size_t n);
 mmx_axpy_fn mmx_kernel_axpy(bool reference);
 
@@ -43,10 +44,12 @@ mmx_axpy_fn mmx_kernel_axpy(bool reference);
  *   MMX_GATE_SWIGLU:  a = a * sigmoid(a) * b
  *   MMX_GATE_SIGMOID: a = a * sigmoid(b)
  * The reference uses libm expf; the AVX-512 variant a vector exp (range reduction by ln 2 in two
- * parts, degree-6 polynomial, scalef), within a few ulp of expf (tests/test_kernels.c bounds it). */
+ * parts, degree-6 polynomial, scalef), within a few ulp of expf (tests/test_kernels.c bounds it); the
+ * AVX2 variant the same polynomial with 2^n built in the exponent field. */
 typedef enum mmx_gate { MMX_GATE_SILU, MMX_GATE_SWIGLU, MMX_GATE_SIGMOID } mmx_gate;
 typedef void (*mmx_gate_fn)(mmx_gate kind, float *a, const float *b, size_t n);
 void mmx_gate_ref(mmx_gate kind, float *a, const float *b, size_t n);
+void mmx_gate_avx2(mmx_gate kind, float *a, const float *b, size_t n);
 void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n);
 mmx_gate_fn mmx_kernel_gate(bool reference);
 
@@ -73,6 +76,7 @@ bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t
  * elimination).  The AVX-512 variant keeps four 512-bit loads in flight per step. */
 typedef uint64_t (*mmx_stream_sum_fn)(const void *p, size_t n);
 uint64_t mmx_stream_sum_ref(const void *p, size_t n);
+uint64_t mmx_stream_sum_avx2(const void *p, size_t n);
 uint64_t mmx_stream_sum_avx512(const void *p, size_t n);
 mmx_stream_sum_fn mmx_kernel_stream_sum(bool reference);
 
