@@ -178,7 +178,11 @@ static void attention_worker(void *arg, int ith, int nth) {
     const mmx_dot_fn dot = mmx_kernel_dot(j->ex->reference);
     const mmx_axpy_fn axpy = mmx_kernel_axpy(j->ex->reference);
     float *scores = j->ex->thread_scratch[ith];
-    if (!j->ex->reference && mmx_cpu_isa() >= MMX_ISA_AVX512 && group <= 32 && d % 16 == 0 && d <= 256) {
+    const bool avx512 = mmx_cpu_isa() >= MMX_ISA_AVX512 && d % 16 == 0;
+    const bool avx2 = !avx512 && mmx_cpu_isa() >= MMX_ISA_AVX2 && d % 8 == 0;
+    if (!j->ex->reference && (avx512 || avx2) && group <= 32 && d <= 256) {
+        bool (*const attn_rows)(const float *const *, float *const *, const size_t *, size_t, const float *,
+                                const float *, size_t, size_t, float) = avx512 ? mmx_attn_rows_avx512 : mmx_attn_rows_avx2;
         /* work items are (block of TB positions, KV head): all TB x group query rows share each K/V
          * load, which is what bounds this loop at long contexts (K and V stream from L3 / memory) */
         const size_t TB = 32 / group, n_blocks = (j->T + TB - 1) / TB;
@@ -194,7 +198,7 @@ static void attention_worker(void *arg, int ith, int nth) {
                     orow[R] = j->out + t * j->ldo + h * d;
                     nk[R] = j->pos0 + t + 1;
                 }
-            const bool ok = mmx_attn_rows_avx512(qr, orow, nk, R, j->kc + g * d, j->vc + g * d, ldkv, d, scale);
+            const bool ok = attn_rows(qr, orow, nk, R, j->kc + g * d, j->vc + g * d, ldkv, d, scale);
             MMX_ASSERT(ok);
         }
         return;

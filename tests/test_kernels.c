@@ -73,7 +73,7 @@ typedef struct {
 
 static const variant variants[] = {
     {MMX_ISA_AVX2, MMX_ACT_F32, "avx2/f32"},
-    {MMX_ISA_AVX2, MMX_ACT_Q8, "avx2/q8"}, /* decode only, Q8_0 / Q4_K / Q5_K / Q6_K (kernels.h) */
+    {MMX_ISA_AVX2, MMX_ACT_Q8, "avx2/q8"}, /* not Q4_0 decode (kernels.h) */
     {MMX_ISA_AVX512, MMX_ACT_F32, "avx512/f32"},
     {MMX_ISA_AVX512, MMX_ACT_BF16, "avx512/bf16"},
     {MMX_ISA_AVX512, MMX_ACT_Q8, "avx512/q8"},
@@ -397,14 +397,21 @@ TEST(kernels_rmsnorm_matches_reference) {
     printf("    worst relative error %.3g\n", worst);
 }
 
-/* The grouped AVX-512 attention against a float64 softmax attention: G heads sharing one KV head,
+/* The grouped attention (AVX2 and AVX-512) against a float64 softmax attention: G heads sharing one KV head,
  * key counts around the 16-key groups and the 256-key chunks.  Tolerance 2e-5 absolute on outputs of
  * magnitude ~1 (fp32 sums over up to 600 keys, a polynomial exp accurate to ~2e-7). */
+typedef bool (*attn_rows_fn)(const float *const *q, float *const *out, const size_t *n_keys, size_t G, const float *k,
+                             const float *v, size_t ldkv, size_t d, float scale);
+static void check_attention_rows(attn_rows_fn attn_rows, const char *name);
+
 TEST(kernels_attention_rows_match_reference) {
-    if (mmx_cpu_isa() < MMX_ISA_AVX512) {
-        printf("    (skipped avx512: not on this CPU)\n");
-        return;
+    for (mmx_isa isa = MMX_ISA_AVX2; isa <= MMX_ISA_AVX512; isa++) {
+        if (mmx_cpu_isa() < isa) printf("    (skipped %s: not on this CPU)\n", mmx_isa_name(isa));
+        else check_attention_rows(isa == MMX_ISA_AVX2 ? mmx_attn_rows_avx2 : mmx_attn_rows_avx512, mmx_isa_name(isa));
     }
+}
+
+static void check_attention_rows(attn_rows_fn attn_rows, const char *name) {
     enum { MAXN = 600, MAXD = 128, LD = 2 * 128 };
     static float K[MAXN * LD], V[MAXN * LD], Q[32 * MAXD], O[32 * MAXD];
     static double p[MAXN];
@@ -422,7 +429,7 @@ TEST(kernels_attention_rows_match_reference) {
                 size_t nk[32];
                 for (size_t r = 0; r < G; r++) /* causal limits: rows r share the count in steps of 4 */
                     qr[r] = Q + r * d, orow[r] = O + r * d, nk[r] = ns[ni] > r / 4 ? ns[ni] - r / 4 : 1;
-                REQUIRE(mmx_attn_rows_avx512(qr, orow, nk, G, K, V, LD, d, scale));
+                REQUIRE(attn_rows(qr, orow, nk, G, K, V, LD, d, scale));
                 for (size_t r = 0; r < G; r++) {
                     const size_t n = nk[r];
                     double mx = -INFINITY, sum = 0;
@@ -438,11 +445,12 @@ TEST(kernels_attention_rows_match_reference) {
                         for (size_t s = 0; s < n; s++) o += p[s] * V[s * LD + c];
                         const double e = fabs(o / sum - O[r * d + c]);
                         if (e > worst) worst = e;
-                        CHECKF(e < 2e-5, "G=%zu d=%zu n=%zu row %zu col %zu: %g vs %g", G, d, n, r, c, O[r * d + c], o / sum);
+                        CHECKF(e < 2e-5, "%s G=%zu d=%zu n=%zu row %zu col %zu: %g vs %g", name, G, d, n, r, c, O[r * d + c],
+                               o / sum);
                     }
                 }
             }
-    printf("    worst |error| %.3g\n", worst);
+    printf("    %s worst |error| %.3g\n", name, worst);
 }
 
 /* The bandwidth probe `mmx bench` uses must read every byte it is given: its sum equals the reference's

@@ -71,6 +71,10 @@ bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t
                           const float *v, size_t ldkv, size_t d, float scale) {
     return false;
 }
+bool mmx_attn_rows_avx2(const float *const *q, float *const *out, const size_t *n_keys, size_t G, const float *k,
+                        const float *v, size_t ldkv, size_t d, float scale) {
+    return false;
+}
 void mmx_gate_avx512(mmx_gate kind, float *a, const float *b, size_t n) { mmx_gate_ref(kind, a, b, n); }
 void mmx_rmsnorm_avx512(const float *x, const float *g, size_t n, double eps, float *out) { mmx_rmsnorm_ref(x, g, n, eps, out); }
 void mmx_axpy_avx512(float a, const float *x, float *y, size_t n) { mmx_axpy_ref(a, x, y, n); }

@@ -65,11 +65,14 @@ mmx_rmsnorm_fn mmx_kernel_rmsnorm(bool reference);
 /* Softmax attention (SPEC §5.1) of G query rows that share one KV head (the heads of a GQA group at
  * a few consecutive positions):
  *   out[r] = softmax(scale * q[r] K^T) V over keys 0..n_keys[r]-1 (each row its own causal limit),
- * key s = k + s*ldkv, value s = v + s*ldkv.  AVX-512 only (keys in chunks with an online softmax);
+ * key s = k + s*ldkv, value s = v + s*ldkv.  AVX-512 and AVX2 (keys in chunks with an online softmax);
  * returns false, doing nothing, unless 1 <= G <= 32, d is a multiple of 16 up to 256 and every
  * n_keys[r] >= 1.  The reference is the per-head loop in ops.c. */
 bool mmx_attn_rows_avx512(const float *const *q, float *const *out, const size_t *n_keys, size_t G, const float *k,
                           const float *v, size_t ldkv, size_t d, float scale);
+/* The same for AVX2 (d a multiple of 8 up to 256; false otherwise). */
+bool mmx_attn_rows_avx2(const float *const *q, float *const *out, const size_t *n_keys, size_t G, const float *k,
+                        const float *v, size_t ldkv, size_t d, float scale);
 
 /* Sum of the 64-bit words of n bytes (p 64-byte aligned, n a multiple of 64): a pure streaming read,
  * what `mmx bench` measures the machine's read bandwidth with (the value only defeats dead-code
@@ -170,7 +173,7 @@ typedef struct mmx_matmul_args {
 bool mmx_kernel_matmul_batch(struct mmx_exec *ex, const mmx_matmul_args *args, size_t n);
 
 /* Whether one explicit variant exists for this CPU/build: products of `wtype` weights with T tokens in
- * `act` on `isa` (AVX2 has int8 activations in decode only, for Q8_0, Q4_K, Q5_K and Q6_K). */
+ * `act` on `isa` (AVX2: no bf16 activations; int8 ones for every block type, except Q4_0 in decode). */
 bool mmx_kernel_variant_exists(mmx_isa isa, mmx_act act, mmx_type wtype, size_t T);
 
 /* One explicit variant (tests, benchmarks): false when this CPU/build lacks `isa`, `act` does not apply

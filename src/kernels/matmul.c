@@ -62,12 +62,13 @@ static mmx_act act_for(unsigned mask, const mmx_matrix *W) {
 static mmx_act act_for_tokens(mmx_act act, size_t T) { return act == MMX_ACT_BF16 && T <= MM_GEMV_MAX_T ? MMX_ACT_F32 : act; }
 
 /* Whether `isa` has a kernel for products of `wtype` weights with T tokens in `act` (after
- * act_for_tokens).  AVX-512: every precision; AVX2: fp32, and int8 activations in decode for Q8_0,
- * Q4_K, Q5_K and Q6_K (vpmaddubsw; prefill and the other types keep fp32 activations there). */
+ * act_for_tokens).  AVX-512: every precision; AVX2: fp32, and int8 activations (vpmaddubsw) for the
+ * block types, in decode for Q8_0, Q4_K, Q5_K and Q6_K (Q4_0 decode keeps fp32 activations there). */
 static bool isa_has(mmx_isa isa, mmx_act act, mmx_type wtype, size_t T) {
     if (isa == MMX_ISA_AVX512 || act == MMX_ACT_F32) return isa != MMX_ISA_SCALAR;
 #if defined(__x86_64__)
-    if (isa == MMX_ISA_AVX2) return act == MMX_ACT_Q8 && T <= MM_GEMV_MAX_T && mmx_mm_gemv_q8_avx2_handles(wtype);
+    if (isa == MMX_ISA_AVX2)
+        return act == MMX_ACT_Q8 && is_block_quant(wtype) && (T > MM_GEMV_MAX_T || mmx_mm_gemv_q8_avx2_handles(wtype));
 #endif
     (void)wtype, (void)T;
     return false;

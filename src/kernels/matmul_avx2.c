@@ -510,7 +510,311 @@ static inline __attribute__((always_inline)) void uk(const float *pw, const floa
 UK_M(1) UK_M(2) UK_M(3) UK_M(4) UK_M(5) UK_M(6)
 #undef UK_M
 
+/* ---- prefill with int8 activations ----------------------------------------------------------------
+ * The products of the decode path above (vpmaddubsw: unsigned weight level x signed activation level)
+ * as a blocked GEMM.  Weights: a panel of 32 rows per slice of columns, levels L[kc/4][32][4] (each
+ * dword 4 consecutive columns of one row, so an 8-lane int32 vector is 8 rows; Q8_0 signed, the
+ * others unsigned: Q4_0 0..15, Q4_K 0..15, Q5_K 0..31, Q6_K 0..63), then dW[b][32] and mW[b][32] per
+ * block b of B columns (B = 32, 16 for Q6_K: w = dW * (L - off) + mW, off = 8 for Q4_0 and 32 for
+ * Q6_K).  Activations: per token and block dX = amax/127 and q = round(x / dX) (PRECISION POLICY),
+ * 6 tokens interleaved per 4-column dword: xq[K/4][6], then dX[nb][6], then aux[nb][6]: the
+ * K-quants' dX * sum q (float, the minimum term) or the offset types' -off * sum q (int32, the
+ * integer accumulator's initial value).  The microkernel (8 rows x up to 4 tokens) sums G16
+ * vpmaddubsw results in int16 before widening (as many as the largest pair sum 2 * 127 * max level
+ * allows below 2^15: Q4_0 / Q4_K 8, Q5_K 4, Q6_K 2, Q8_0 1), then per block converts once:
+ * y += dW dX isum (+ mW dX sum q). */
+#define Q8R 6 /* tokens per packed activation block (MM_MR_Q8) */
+
+static int q8_offset(mmx_type t) { return t == MMX_TYPE_Q4_0 ? 8 : t == MMX_TYPE_Q6_K ? 32 : 0; }
+static bool q8_has_min(mmx_type t) { return t == MMX_TYPE_Q4_K || t == MMX_TYPE_Q5_K; }
+
+/* n tokens of K columns into the layout above (blocks of Q8R tokens, the last one padded with zeros) */
+static void quant_x_q8(const mm_job *j, size_t t0, size_t n, uint8_t *xp) {
+    const mmx_type type = j->W->type;
+    const size_t K = j->W->cols, B = mmx_mm_q8_block(type), nb = K / B;
+    const int off = q8_offset(type);
+    const bool min = q8_has_min(type);
+    for (size_t tb = 0; tb < n; tb += Q8R) {
+        uint8_t *base = xp + tb * (K + nb * 8);
+        uint32_t *xq = (uint32_t *)base;
+        float *dX = (float *)(base + Q8R * K), *aux = dX + Q8R * nb;
+        for (size_t i = 0; i < Q8R; i++) {
+            if (tb + i >= n) {
+                for (size_t g = 0; g < K / 4; g++) xq[g * Q8R + i] = 0;
+                for (size_t b = 0; b < nb; b++) dX[b * Q8R + i] = 0, aux[b * Q8R + i] = 0;
+                continue;
+            }
+            const float *x = j->X + (t0 + tb + i) * j->ldx;
+            for (size_t c = 0; c < K / 32; c++) {
+                __m256i r[4];
+                for (size_t h = 0; h < 32 / B; h++) {
+                    float d;
+                    int sum;
+                    q8_levels(x + 32 * c + B * h, B, r + h * (B / 8), &d, &sum);
+                    const size_t b = c * (32 / B) + h;
+                    dX[b * Q8R + i] = d;
+                    if (min) aux[b * Q8R + i] = d * (float)sum;
+                    else {
+                        const int32_t cq = -off * sum;
+                        memcpy(&aux[b * Q8R + i], &cq, 4);
+                    }
+                }
+                uint32_t w[8];
+                store_i8x32((int8_t *)w, r);
+                for (size_t g = 0; g < 8; g++) xq[(c * 8 + g) * Q8R + i] = w[g];
+            }
+        }
+    }
+}
+
+/* Levels (as stored in the panel) of one row's columns [k0, k0 + kc) into L[kc], dW and mW per block. */
+static void row_levels_avx2(mmx_type type, const uint8_t *p, size_t kc, int8_t *L, float *dW, float *mW) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    switch (type) {
+    case MMX_TYPE_Q8_0:
+        for (size_t b = 0; b < kc / 32; b++, p += 34) {
+            _mm256_storeu_si256((__m256i *)(L + 32 * b), _mm256_loadu_si256((const __m256i *)(p + 2)));
+            dW[b] = f16(p), mW[b] = 0;
+        }
+        return;
+    case MMX_TYPE_Q4_0:
+        for (size_t b = 0; b < kc / 32; b++, p += 18) {
+            const __m128i qs = _mm_loadu_si128((const __m128i *)(p + 2));
+            _mm256_storeu_si256((__m256i *)(L + 32 * b), _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(qs, 4), qs), m4));
+            dW[b] = f16(p), mW[b] = 0;
+        }
+        return;
+    case MMX_TYPE_Q4_K:
+    case MMX_TYPE_Q5_K: {
+        const bool q5 = type == MMX_TYPE_Q5_K;
+        for (size_t blk = 0; blk < kc / 256; blk++, p += q5 ? 176 : 144) {
+            const float d = f16(p), dmin = f16(p + 2);
+            uint32_t w0, w1, w2, u[4];
+            memcpy(&w0, p + 4, 4), memcpy(&w1, p + 8, 4), memcpy(&w2, p + 12, 4);
+            u[0] = w0 & 0x3f3f3f3fu, u[1] = (w2 & 0x0f0f0f0fu) | ((w0 >> 6) & 0x03030303u) << 4;
+            u[2] = w1 & 0x3f3f3f3fu, u[3] = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 6) & 0x03030303u) << 4;
+            const uint8_t *sc = (const uint8_t *)u;
+            const uint8_t *qs = p + (q5 ? 48 : 16);
+            const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
+            for (int i = 0; i < 4; i++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * i));
+                __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                if (q5) {
+                    const __m256i one = _mm256_set1_epi8(1);
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * i), one), 4));
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * i + 1), one), 4));
+                }
+                const size_t s = blk * 8 + 2 * (size_t)i;
+                _mm256_storeu_si256((__m256i *)(L + 32 * s), lo);
+                _mm256_storeu_si256((__m256i *)(L + 32 * s + 32), hi);
+                dW[s] = d * sc[2 * i], mW[s] = -(dmin * sc[8 + 2 * i]);
+                dW[s + 1] = d * sc[2 * i + 1], mW[s + 1] = -(dmin * sc[8 + 2 * i + 1]);
+            }
+        }
+        return;
+    }
+    case MMX_TYPE_Q6_K:
+        for (size_t blk = 0; blk < kc / 256; blk++, p += 210) {
+            const float d = f16(p + 208);
+            const int8_t *sc = (const int8_t *)(p + 192);
+            const __m256i m30 = _mm256_set1_epi8(0x30);
+            for (int n = 0; n < 2; n++) {
+                const uint8_t *ql = p + 64 * n, *qh = p + 128 + 32 * n;
+                const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+                const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+                __m256i q[4];
+                q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
+                q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
+                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m30));
+                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+                for (int k = 0; k < 4; k++) {
+                    const size_t e = 256 * blk + 128 * (size_t)n + 32 * (size_t)k, s = e / 16;
+                    _mm256_storeu_si256((__m256i *)(L + e), q[k]);
+                    dW[s] = d * sc[s % 16], dW[s + 1] = d * sc[s % 16 + 1];
+                    mW[s] = mW[s + 1] = 0;
+                }
+            }
+        }
+        return;
+    default: MMX_ASSERT(!"row_levels_avx2: not a block-quantized type");
+    }
+}
+
+typedef struct {
+    int8_t *L;  /* [kc/4][32][4] */
+    float *dW;  /* [kc/B][32] */
+    float *mW;  /* [kc/B][32] */
+} q8_panel;
+
+/* Panel of rows r0.. (nr valid) at columns [k0, k0 + kc): eight rows' levels into tL, then each 32
+ * columns of them transposed as 8 x 8 dwords into the panel. */
+static void pack_w_q8(const mmx_matrix *W, size_t r0, size_t nr, size_t k0, size_t kc, const q8_panel *P, int8_t *tL,
+                      float *tdw, float *tmw) {
+    const size_t B = mmx_mm_q8_block(W->type), nb = kc / B;
+    const size_t be = mmx_type_block_elems(W->type), bb = mmx_type_block_bytes(W->type);
+    for (size_t v = 0; v < MM_NR / 8; v++) {
+        for (size_t i = 0; i < 8; i++) {
+            const size_t ri = 8 * v + i;
+            if (ri < nr) {
+                row_levels_avx2(W->type, (const uint8_t *)W->data + (r0 + ri) * W->row_bytes + k0 / be * bb, kc, tL + i * kc,
+                                tdw + i * nb, tmw + i * nb);
+            } else {
+                memset(tL + i * kc, 0, kc);
+                for (size_t b = 0; b < nb; b++) tdw[i * nb + b] = tmw[i * nb + b] = 0;
+            }
+            for (size_t b = 0; b < nb; b++) P->dW[b * MM_NR + ri] = tdw[i * nb + b], P->mW[b * MM_NR + ri] = tmw[i * nb + b];
+        }
+        for (size_t c0 = 0; c0 < kc; c0 += 32) {
+            __m256 x[8];
+            for (size_t i = 0; i < 8; i++) x[i] = _mm256_loadu_ps((const float *)(tL + i * kc + c0));
+            tr8(x);
+            for (size_t k = 0; k < 8; k++) _mm256_store_ps((float *)(P->L + ((c0 / 4 + k) * MM_NR + 8 * v) * 4), x[k]);
+        }
+    }
+}
+
+/* 8 rows (L, dW, mW at the row vector's offset in the panel) x M <= 4 tokens (xq, dX, aux at the
+ * token's offset in its block of Q8R) over nb blocks of GB dword groups.  OFF: aux holds the integer
+ * initial values; MIN: aux holds the minimum term's dX sum q; SIGNED: Q8_0 (sign moved onto x). */
+static inline __attribute__((always_inline)) void uk_q8(const int8_t *L, const float *dW, const float *mW, size_t nb,
+                                                        const uint32_t *xq, const float *dX, const float *aux,
+                                                        const int M, const int GB, const int G16, const bool OFF,
+                                                        const bool MIN, const bool SIGNED, float *Y, size_t ldy,
+                                                        size_t nrv, bool add) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 f[4];
+#pragma GCC unroll 4
+    for (int i = 0; i < M; i++) f[i] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; b++) {
+        __m256i s32[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < M; i++) {
+            int32_t c0 = 0;
+            if (OFF) memcpy(&c0, &aux[b * Q8R + (size_t)i], 4);
+            s32[i] = _mm256_set1_epi32(c0);
+        }
+#pragma GCC unroll 8
+        for (int g0 = 0; g0 < GB; g0 += G16) {
+            __m256i s16[4];
+#pragma GCC unroll 4
+            for (int i = 0; i < M; i++) s16[i] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+            for (int g = g0; g < g0 + G16; g++) {
+                const size_t gi = b * (size_t)GB + (size_t)g;
+                const __m256i w = _mm256_load_si256((const __m256i *)(L + gi * MM_NR * 4));
+                const __m256i u = SIGNED ? _mm256_abs_epi8(w) : w;
+#pragma GCC unroll 4
+                for (int i = 0; i < M; i++) {
+                    __m256i x = _mm256_set1_epi32((int)xq[gi * Q8R + (size_t)i]);
+                    if (SIGNED) x = _mm256_sign_epi8(x, w);
+                    s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(u, x));
+                }
+            }
+#pragma GCC unroll 4
+            for (int i = 0; i < M; i++) s32[i] = _mm256_add_epi32(s32[i], _mm256_madd_epi16(s16[i], ones));
+        }
+        const __m256 dw = _mm256_load_ps(dW + b * MM_NR);
+#pragma GCC unroll 4
+        for (int i = 0; i < M; i++)
+            f[i] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s32[i]), dw), _mm256_broadcast_ss(dX + b * Q8R + (size_t)i), f[i]);
+        if (MIN) {
+            const __m256 mw = _mm256_load_ps(mW + b * MM_NR);
+#pragma GCC unroll 4
+            for (int i = 0; i < M; i++) f[i] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(aux + b * Q8R + (size_t)i), f[i]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < M; i++) {
+        float *y = Y + (size_t)i * ldy;
+        if (nrv >= 8) {
+            _mm256_storeu_ps(y, add ? _mm256_add_ps(f[i], _mm256_loadu_ps(y)) : f[i]);
+        } else {
+            float tmp[8];
+            _mm256_storeu_ps(tmp, f[i]);
+            for (size_t r = 0; r < nrv; r++) y[r] = add ? y[r] + tmp[r] : tmp[r];
+        }
+    }
+}
+
+typedef void (*uk_q8_fn)(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, const float *dX,
+                         const float *aux, float *Y, size_t ldy, size_t nrv, bool add);
+#define UK_Q8_TYPE(NAME, GB, G16, OFF, MIN, SIGNED)                                                  \
+    static void NAME##_1(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, \
+                         const float *dX, const float *aux, float *Y, size_t ldy, size_t nrv, bool add) { \
+        uk_q8(L, dW, mW, nb, xq, dX, aux, 1, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);          \
+    }                                                                                               \
+    static void NAME##_2(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, \
+                         const float *dX, const float *aux, float *Y, size_t ldy, size_t nrv, bool add) { \
+        uk_q8(L, dW, mW, nb, xq, dX, aux, 2, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);          \
+    }                                                                                               \
+    static void NAME##_3(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, \
+                         const float *dX, const float *aux, float *Y, size_t ldy, size_t nrv, bool add) { \
+        uk_q8(L, dW, mW, nb, xq, dX, aux, 3, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);          \
+    }                                                                                               \
+    static void NAME##_4(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, \
+                         const float *dX, const float *aux, float *Y, size_t ldy, size_t nrv, bool add) { \
+        uk_q8(L, dW, mW, nb, xq, dX, aux, 4, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);          \
+    }
+UK_Q8_TYPE(uk_q8_0, 8, 1, false, false, true)
+UK_Q8_TYPE(uk_q4_0, 8, 8, true, false, false)
+UK_Q8_TYPE(uk_q4_k, 8, 8, false, true, false)
+UK_Q8_TYPE(uk_q5_k, 8, 4, false, true, false)
+UK_Q8_TYPE(uk_q6_k, 4, 2, true, false, false)
+#undef UK_Q8_TYPE
+
+static void gemm_q8(const mm_job *j, size_t r0, size_t r1, void *scratch) {
+    const mmx_matrix *W = j->W;
+    const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = mmx_mm_token_chunk(j), B = mmx_mm_q8_block(W->type);
+    const uk_q8_fn *tab;
+    static const uk_q8_fn t_q8_0[5] = {NULL, uk_q8_0_1, uk_q8_0_2, uk_q8_0_3, uk_q8_0_4};
+    static const uk_q8_fn t_q4_0[5] = {NULL, uk_q4_0_1, uk_q4_0_2, uk_q4_0_3, uk_q4_0_4};
+    static const uk_q8_fn t_q4_k[5] = {NULL, uk_q4_k_1, uk_q4_k_2, uk_q4_k_3, uk_q4_k_4};
+    static const uk_q8_fn t_q5_k[5] = {NULL, uk_q5_k_1, uk_q5_k_2, uk_q5_k_3, uk_q5_k_4};
+    static const uk_q8_fn t_q6_k[5] = {NULL, uk_q6_k_1, uk_q6_k_2, uk_q6_k_3, uk_q6_k_4};
+    switch (W->type) {
+    case MMX_TYPE_Q8_0: tab = t_q8_0; break;
+    case MMX_TYPE_Q4_0: tab = t_q4_0; break;
+    case MMX_TYPE_Q4_K: tab = t_q4_k; break;
+    case MMX_TYPE_Q5_K: tab = t_q5_k; break;
+    default: tab = t_q6_k; break;
+    }
+    /* scratch: panel L | dW | mW | eight rows' levels and scales | packed activations (matmul.c sizes it) */
+    uint8_t *s = scratch;
+    const q8_panel P = {(int8_t *)s, (float *)(s + MM_NR * KC), (float *)(s + MM_NR * KC) + MM_NR * (KC / 16)};
+    int8_t *tL = (int8_t *)(P.mW + MM_NR * (KC / 16));
+    float *tdw = (float *)(tL + 8 * KC), *tmw = tdw + 8 * (KC / 16);
+    uint8_t *xp = s + mmx_mm_panel_bytes(MMX_ACT_Q8, KC);
+    const size_t nbK = K / B;
+    for (size_t t0 = 0; t0 < j->T; t0 += chunk) {
+        const size_t n = j->T - t0 < chunk ? j->T - t0 : chunk;
+        quant_x_q8(j, t0, n, xp);
+        for (size_t p = r0; p < r1; p += MM_NR) {
+            const size_t nr = r1 - p < MM_NR ? r1 - p : MM_NR;
+            for (size_t k0 = 0; k0 < K; k0 += KC) {
+                const size_t kc = K - k0 < KC ? K - k0 : KC, nb = kc / B;
+                pack_w_q8(W, p, nr, k0, kc, &P, tL, tdw, tmw);
+                for (size_t tb = 0; tb < n; tb += Q8R) {
+                    const uint8_t *base = xp + tb * (K + nbK * 8);
+                    const uint32_t *xq = (const uint32_t *)base + k0 / 4 * Q8R;
+                    const float *dX = (const float *)(base + Q8R * K) + k0 / B * Q8R, *aux = dX + Q8R * nbK;
+                    const size_t m = n - tb < Q8R ? n - tb : Q8R;
+                    for (size_t v = 0; v < MM_NR / 8 && 8 * v < nr; v++)
+                        for (size_t i0 = 0; i0 < m; i0 += 4) {
+                            const size_t mi = m - i0 < 4 ? m - i0 : 4;
+                            tab[mi](P.L + 8 * v * 4, P.dW + 8 * v, P.mW + 8 * v, nb, xq + i0, dX + i0, aux + i0,
+                                    j->Y + (t0 + tb + i0) * j->ldy + p + 8 * v, j->ldy, nr - 8 * v, k0 > 0);
+                        }
+                }
+            }
+        }
+    }
+}
+
 void mmx_mm_gemm_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch) {
+    if (j->act == MMX_ACT_Q8) {
+        gemm_q8(j, r0, r1, scratch);
+        return;
+    }
     const mmx_matrix *W = j->W;
     const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = mmx_mm_token_chunk(j);
     float *panel = scratch, *tmp = panel + MM_NR * KC;
