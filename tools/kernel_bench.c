@@ -79,6 +79,7 @@ typedef struct {
 } variant;
 static const variant variants[] = {
     {MMX_ISA_AVX2, MMX_ACT_F32, "avx2/f32"},
+    {MMX_ISA_AVX2, MMX_ACT_Q8, "avx2/q8"},
     {MMX_ISA_AVX512, MMX_ACT_F32, "avx512/f32"},
     {MMX_ISA_AVX512, MMX_ACT_BF16, "avx512/bf16"},
     {MMX_ISA_AVX512, MMX_ACT_Q8, "avx512/q8"},
@@ -161,7 +162,7 @@ static void bench_gemm(mmx_exec *ex, size_t T, int reps, const char *list) {
         mmx_matrix W[4];
         for (size_t s = 0; s < 4; s++) W[s] = make_matrix(types[ti], shapes[s][0], shapes[s][1]);
         for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
-            if (mmx_cpu_isa() < variants[v].isa || !mmx_act_applies(variants[v].act, types[ti])) continue;
+            if (!mmx_kernel_variant_exists(variants[v].isa, variants[v].act, types[ti], T)) continue;
             printf("%-6s %-12s", mmx_type_name(types[ti]), variants[v].name);
             for (size_t s = 0; s < 4; s++) {
                 double t[64];
@@ -201,7 +202,7 @@ static void bench_gemv(mmx_exec *ex, int reps, double bw, const char *list) {
         const double own_bw = buffer_bw(ex->pool, (const uint8_t *)W.data - weights_offset, rows * W.row_bytes, reps);
         printf("%-6s %-12s %8.2f GB/s  (stream-summing these weights)\n", mmx_type_name(types[ti]), "read", own_bw * 1e-9);
         for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
-            if (mmx_cpu_isa() < variants[v].isa || !mmx_act_applies(variants[v].act, types[ti])) continue;
+            if (!mmx_kernel_variant_exists(variants[v].isa, variants[v].act, types[ti], 1)) continue;
             if (variants[v].act == MMX_ACT_BF16) continue; /* decode keeps fp32 activations */
             double t[64];
             int n = reps < 64 ? reps : 64;

@@ -519,7 +519,7 @@ UK_M(1) UK_M(2) UK_M(3) UK_M(4) UK_M(5) UK_M(6)
  * Q6_K).  Activations: per token and block dX = amax/127 and q = round(x / dX) (PRECISION POLICY),
  * 6 tokens interleaved per 4-column dword: xq[K/4][6], then dX[nb][6], then aux[nb][6]: the
  * K-quants' dX * sum q (float, the minimum term) or the offset types' -off * sum q (int32, the
- * integer accumulator's initial value).  The microkernel (8 rows x up to 4 tokens) sums G16
+ * integer accumulator's initial value).  The microkernel (8 rows x up to 6 tokens) sums G16
  * vpmaddubsw results in int16 before widening (as many as the largest pair sum 2 * 127 * max level
  * allows below 2^15: Q4_0 / Q4_K 8, Q5_K 4, Q6_K 2, Q8_0 1), then per block converts once:
  * y += dW dX isum (+ mW dX sum q). */
@@ -673,57 +673,63 @@ static void pack_w_q8(const mmx_matrix *W, size_t r0, size_t nr, size_t k0, size
     }
 }
 
-/* 8 rows (L, dW, mW at the row vector's offset in the panel) x M <= 4 tokens (xq, dX, aux at the
- * token's offset in its block of Q8R) over nb blocks of GB dword groups.  OFF: aux holds the integer
- * initial values; MIN: aux holds the minimum term's dX sum q; SIGNED: Q8_0 (sign moved onto x). */
+/* 8 rows (L, dW, mW at the row vector's offset in the panel) x M tokens (xq, dX, aux at the token's
+ * offset in its block of Q8R) over nb blocks of GB dword groups.  OFF: aux holds the integer initial
+ * values; MIN: aux holds the minimum term's dX sum q; SIGNED: Q8_0 (sign moved onto x).  Registers:
+ * M fp32 accumulators plus M int16 ones, plus M int32 ones only when a block takes more than one
+ * widening (1 < G16 < GB: Q5_K, Q6_K), so M <= 6 for the others and M <= 3 for those two. */
 static inline __attribute__((always_inline)) void uk_q8(const int8_t *L, const float *dW, const float *mW, size_t nb,
                                                         const uint32_t *xq, const float *dX, const float *aux,
                                                         const int M, const int GB, const int G16, const bool OFF,
                                                         const bool MIN, const bool SIGNED, float *Y, size_t ldy,
                                                         size_t nrv, bool add) {
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256 f[4];
-#pragma GCC unroll 4
+    __m256 f[Q8R];
+#pragma GCC unroll 6
     for (int i = 0; i < M; i++) f[i] = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
-        __m256i s32[4];
-#pragma GCC unroll 4
-        for (int i = 0; i < M; i++) {
-            int32_t c0 = 0;
-            if (OFF) memcpy(&c0, &aux[b * Q8R + (size_t)i], 4);
-            s32[i] = _mm256_set1_epi32(c0);
+        __m256i s32[Q8R];
+        int32_t c[Q8R] = {0};
+        if (OFF) memcpy(c, &aux[b * Q8R], 4 * (size_t)M);
+        if (G16 < GB) {
+#pragma GCC unroll 6
+            for (int i = 0; i < M; i++) s32[i] = _mm256_set1_epi32(c[i]);
         }
-#pragma GCC unroll 8
+        /* not unrolled further: a fully unrolled block let the scheduler hoist every product ahead of
+         * its add, spilling them all to the stack */
+#pragma GCC unroll 1
         for (int g0 = 0; g0 < GB; g0 += G16) {
-            __m256i s16[4];
-#pragma GCC unroll 4
-            for (int i = 0; i < M; i++) s16[i] = _mm256_setzero_si256();
-#pragma GCC unroll 8
+            __m256i s16[Q8R];
+#pragma GCC unroll 2
             for (int g = g0; g < g0 + G16; g++) {
                 const size_t gi = b * (size_t)GB + (size_t)g;
                 const __m256i w = _mm256_load_si256((const __m256i *)(L + gi * MM_NR * 4));
                 const __m256i u = SIGNED ? _mm256_abs_epi8(w) : w;
-#pragma GCC unroll 4
+#pragma GCC unroll 6
                 for (int i = 0; i < M; i++) {
                     __m256i x = _mm256_set1_epi32((int)xq[gi * Q8R + (size_t)i]);
                     if (SIGNED) x = _mm256_sign_epi8(x, w);
-                    s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(u, x));
+                    s16[i] = _mm256_add_epi16(g == g0 ? _mm256_setzero_si256() : s16[i], _mm256_maddubs_epi16(u, x));
                 }
             }
-#pragma GCC unroll 4
-            for (int i = 0; i < M; i++) s32[i] = _mm256_add_epi32(s32[i], _mm256_madd_epi16(s16[i], ones));
+#pragma GCC unroll 6
+            for (int i = 0; i < M; i++) {
+                const __m256i t = _mm256_madd_epi16(s16[i], ones);
+                if (G16 < GB) s32[i] = _mm256_add_epi32(s32[i], t);
+                else s32[i] = OFF ? _mm256_add_epi32(t, _mm256_set1_epi32(c[i])) : t;
+            }
         }
         const __m256 dw = _mm256_load_ps(dW + b * MM_NR);
-#pragma GCC unroll 4
+#pragma GCC unroll 6
         for (int i = 0; i < M; i++)
             f[i] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s32[i]), dw), _mm256_broadcast_ss(dX + b * Q8R + (size_t)i), f[i]);
         if (MIN) {
             const __m256 mw = _mm256_load_ps(mW + b * MM_NR);
-#pragma GCC unroll 4
+#pragma GCC unroll 6
             for (int i = 0; i < M; i++) f[i] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(aux + b * Q8R + (size_t)i), f[i]);
         }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 6
     for (int i = 0; i < M; i++) {
         float *y = Y + (size_t)i * ldy;
         if (nrv >= 8) {
@@ -738,45 +744,43 @@ static inline __attribute__((always_inline)) void uk_q8(const int8_t *L, const f
 
 typedef void (*uk_q8_fn)(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, const float *dX,
                          const float *aux, float *Y, size_t ldy, size_t nrv, bool add);
-#define UK_Q8_TYPE(NAME, GB, G16, OFF, MIN, SIGNED)                                                  \
-    static void NAME##_1(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, \
-                         const float *dX, const float *aux, float *Y, size_t ldy, size_t nrv, bool add) { \
-        uk_q8(L, dW, mW, nb, xq, dX, aux, 1, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);          \
-    }                                                                                               \
-    static void NAME##_2(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, \
-                         const float *dX, const float *aux, float *Y, size_t ldy, size_t nrv, bool add) { \
-        uk_q8(L, dW, mW, nb, xq, dX, aux, 2, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);          \
-    }                                                                                               \
-    static void NAME##_3(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, \
-                         const float *dX, const float *aux, float *Y, size_t ldy, size_t nrv, bool add) { \
-        uk_q8(L, dW, mW, nb, xq, dX, aux, 3, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);          \
-    }                                                                                               \
-    static void NAME##_4(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, \
-                         const float *dX, const float *aux, float *Y, size_t ldy, size_t nrv, bool add) { \
-        uk_q8(L, dW, mW, nb, xq, dX, aux, 4, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);          \
+#define UK_Q8_M(NAME, M, GB, G16, OFF, MIN, SIGNED)                                                 \
+    static void NAME##_##M(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, \
+                           const float *dX, const float *aux, float *Y, size_t ldy, size_t nrv, bool add) { \
+        uk_q8(L, dW, mW, nb, xq, dX, aux, M, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);          \
     }
-UK_Q8_TYPE(uk_q8_0, 8, 1, false, false, true)
-UK_Q8_TYPE(uk_q4_0, 8, 8, true, false, false)
-UK_Q8_TYPE(uk_q4_k, 8, 8, false, true, false)
-UK_Q8_TYPE(uk_q5_k, 8, 4, false, true, false)
-UK_Q8_TYPE(uk_q6_k, 4, 2, true, false, false)
-#undef UK_Q8_TYPE
+#define UK_Q8_SIX(NAME, GB, G16, OFF, MIN, SIGNED)                                                  \
+    UK_Q8_M(NAME, 1, GB, G16, OFF, MIN, SIGNED) UK_Q8_M(NAME, 2, GB, G16, OFF, MIN, SIGNED)         \
+    UK_Q8_M(NAME, 3, GB, G16, OFF, MIN, SIGNED) UK_Q8_M(NAME, 4, GB, G16, OFF, MIN, SIGNED)         \
+    UK_Q8_M(NAME, 5, GB, G16, OFF, MIN, SIGNED) UK_Q8_M(NAME, 6, GB, G16, OFF, MIN, SIGNED)
+#define UK_Q8_THREE(NAME, GB, G16, OFF, MIN, SIGNED)                                                \
+    UK_Q8_M(NAME, 1, GB, G16, OFF, MIN, SIGNED) UK_Q8_M(NAME, 2, GB, G16, OFF, MIN, SIGNED)         \
+    UK_Q8_M(NAME, 3, GB, G16, OFF, MIN, SIGNED)
+UK_Q8_SIX(uk_q8_0, 8, 1, false, false, true)
+UK_Q8_SIX(uk_q4_0, 8, 8, true, false, false)
+UK_Q8_SIX(uk_q4_k, 8, 8, false, true, false)
+UK_Q8_THREE(uk_q5_k, 8, 4, false, true, false)
+UK_Q8_THREE(uk_q6_k, 4, 2, true, false, false)
+#undef UK_Q8_THREE
+#undef UK_Q8_SIX
+#undef UK_Q8_M
 
 static void gemm_q8(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     const mmx_matrix *W = j->W;
     const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = mmx_mm_token_chunk(j), B = mmx_mm_q8_block(W->type);
     const uk_q8_fn *tab;
-    static const uk_q8_fn t_q8_0[5] = {NULL, uk_q8_0_1, uk_q8_0_2, uk_q8_0_3, uk_q8_0_4};
-    static const uk_q8_fn t_q4_0[5] = {NULL, uk_q4_0_1, uk_q4_0_2, uk_q4_0_3, uk_q4_0_4};
-    static const uk_q8_fn t_q4_k[5] = {NULL, uk_q4_k_1, uk_q4_k_2, uk_q4_k_3, uk_q4_k_4};
-    static const uk_q8_fn t_q5_k[5] = {NULL, uk_q5_k_1, uk_q5_k_2, uk_q5_k_3, uk_q5_k_4};
-    static const uk_q8_fn t_q6_k[5] = {NULL, uk_q6_k_1, uk_q6_k_2, uk_q6_k_3, uk_q6_k_4};
+    static const uk_q8_fn t_q8_0[7] = {NULL, uk_q8_0_1, uk_q8_0_2, uk_q8_0_3, uk_q8_0_4, uk_q8_0_5, uk_q8_0_6};
+    static const uk_q8_fn t_q4_0[7] = {NULL, uk_q4_0_1, uk_q4_0_2, uk_q4_0_3, uk_q4_0_4, uk_q4_0_5, uk_q4_0_6};
+    static const uk_q8_fn t_q4_k[7] = {NULL, uk_q4_k_1, uk_q4_k_2, uk_q4_k_3, uk_q4_k_4, uk_q4_k_5, uk_q4_k_6};
+    static const uk_q8_fn t_q5_k[4] = {NULL, uk_q5_k_1, uk_q5_k_2, uk_q5_k_3};
+    static const uk_q8_fn t_q6_k[4] = {NULL, uk_q6_k_1, uk_q6_k_2, uk_q6_k_3};
+    size_t mmax = 6; /* tokens per microkernel call (uk_q8) */
     switch (W->type) {
     case MMX_TYPE_Q8_0: tab = t_q8_0; break;
     case MMX_TYPE_Q4_0: tab = t_q4_0; break;
     case MMX_TYPE_Q4_K: tab = t_q4_k; break;
-    case MMX_TYPE_Q5_K: tab = t_q5_k; break;
-    default: tab = t_q6_k; break;
+    case MMX_TYPE_Q5_K: tab = t_q5_k, mmax = 3; break;
+    default: tab = t_q6_k, mmax = 3; break;
     }
     /* scratch: panel L | dW | mW | eight rows' levels and scales | packed activations (matmul.c sizes it) */
     uint8_t *s = scratch;
@@ -799,8 +803,8 @@ static void gemm_q8(const mm_job *j, size_t r0, size_t r1, void *scratch) {
                     const float *dX = (const float *)(base + Q8R * K) + k0 / B * Q8R, *aux = dX + Q8R * nbK;
                     const size_t m = n - tb < Q8R ? n - tb : Q8R;
                     for (size_t v = 0; v < MM_NR / 8 && 8 * v < nr; v++)
-                        for (size_t i0 = 0; i0 < m; i0 += 4) {
-                            const size_t mi = m - i0 < 4 ? m - i0 : 4;
+                        for (size_t i0 = 0; i0 < m; i0 += mmax) {
+                            const size_t mi = m - i0 < mmax ? m - i0 : mmax;
                             tab[mi](P.L + 8 * v * 4, P.dW + 8 * v, P.mW + 8 * v, nb, xq + i0, dX + i0, aux + i0,
                                     j->Y + (t0 + tb + i0) * j->ldy + p + 8 * v, j->ldy, nr - 8 * v, k0 > 0);
                         }
