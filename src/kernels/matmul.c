@@ -182,6 +182,7 @@ static bool matmul_batch(mmx_exec *ex, const mmx_matmul_args *args, size_t n, in
 typedef struct {
     mm_job job; /* the chunk's job: X, Y, T of the chunk */
     void *xp;   /* shared packed activations */
+    void (*pack)(const mm_job *j, size_t tb0, size_t tb1, void *xp); /* the ISA's packer */
 } pack_task;
 
 static void pack_worker(void *arg, int ith, int nth) {
@@ -189,7 +190,7 @@ static void pack_worker(void *arg, int ith, int nth) {
     const size_t MR = mmx_mm_mr(p->job.act), n_blocks = (p->job.T + MR - 1) / MR;
     size_t b0, b1;
     mmx_split_range(n_blocks, ith, nth, &b0, &b1);
-    mmx_mm_pack_x_avx512(&p->job, b0, b1, p->xp);
+    p->pack(&p->job, b0, b1, p->xp);
 }
 
 /* Prefill products that read the same activations (same X, T, columns and packed layout; one
@@ -240,7 +241,8 @@ static void gemm_group_exec(mmx_exec *ex, gemm_group *g) {
             j->X += t0 * j->ldx;
             j->Y += t0 * j->ldy;
         }
-        pack_task p = {c.task[0].job, xp};
+        pack_task p = {c.task[0].job, xp,
+                       g->task[0].fn == mmx_mm_gemm_avx512 ? mmx_mm_pack_x_avx512 : mmx_mm_pack_x_avx2};
         mmx_pool_run(ex->pool, pack_worker, &p);
         for (size_t i = 0; i < g->n; i++) c.task[i].job.xpacked = xp;
         mmx_pool_ranges_init(ex->pool, g->first_panel[g->n], 1);
@@ -274,7 +276,7 @@ bool mmx_kernel_matmul_variant(mmx_exec *ex, mmx_isa isa, mmx_act act, const mmx
         if (matmul_batch(ex, &a, 1, act)) return true;
     }
     if (W->rows * K * T < SMALL_MATMUL_ELEMS || ex->n_threads <= 1) mm_worker(&task, 0, 1);
-    else if (!task.gemv && isa == MMX_ISA_AVX512) {
+    else if (!task.gemv) {
         gemm_group g = {.n = 1};
         g.task[0] = task;
         gemm_group_exec(ex, &g);
@@ -386,11 +388,11 @@ static void mm_batch_worker(void *arg, int ith, int nth) {
 #if defined(__x86_64__)
 static bool gemm_group_run(mmx_exec *ex, const mmx_matmul_args *args, size_t n) {
     const mmx_isa isa = mmx_cpu_isa();
-    if (isa != MMX_ISA_AVX512 || ex->n_threads <= 1 || n < 2) return false;
+    if (isa < MMX_ISA_AVX2 || ex->n_threads <= 1 || n < 2) return false;
     const size_t avail = ex->scratch_floats * sizeof(float) - 2 * MM_ALIGN;
     const mmx_matmul_args *a0 = &args[0];
     const size_t K = a0->W->cols, T = a0->T;
-    const mmx_act act = act_for(ex->act_mask, a0->W);
+    const mmx_act act = act_choose(ex->act_mask, isa, a0->W, T);
     if (T <= MM_GEMV_MAX_T) return false;
     gemm_group g;
     g.n = n;
@@ -398,13 +400,13 @@ static bool gemm_group_run(mmx_exec *ex, const mmx_matmul_args *args, size_t n) 
         const mmx_matmul_args *a = &args[i];
         const mmx_matrix *W = a->W;
         if (a->X != a0->X || a->T != T || a->ldx != a0->ldx || W->cols != K || !type_supported(W->type) ||
-            act_for(ex->act_mask, W) != act || !mmx_act_applies(act, W->type) ||
+            act_choose(ex->act_mask, isa, W, T) != act || !mmx_act_applies(act, W->type) ||
             (act == MMX_ACT_Q8 && mmx_mm_q8_block(W->type) != mmx_mm_q8_block(a0->W->type)) || W->rows == 0 ||
             W->rows * K * T < SMALL_MATMUL_ELEMS ||
             mmx_mm_panel_bytes(act, kc_for(K)) + mmx_mm_xpack_bytes(act, W->type, 1, K) > avail)
             return false;
         g.task[i] = (mm_task){{W, a->X, T, a->ldx, a->Y, a->ldy, act, ex->thread_scratch, avail, NULL},
-                              mmx_mm_gemm_avx512, false};
+                              isa == MMX_ISA_AVX512 ? mmx_mm_gemm_avx512 : mmx_mm_gemm_avx2, false};
     }
     gemm_group_exec(ex, &g);
     return true;

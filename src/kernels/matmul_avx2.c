@@ -767,7 +767,7 @@ UK_Q8_THREE(uk_q6_k, 4, 2, true, false, false)
 
 static void gemm_q8(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     const mmx_matrix *W = j->W;
-    const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = mmx_mm_token_chunk(j), B = mmx_mm_q8_block(W->type);
+    const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = j->xpacked ? j->T : mmx_mm_token_chunk(j), B = mmx_mm_q8_block(W->type);
     const uk_q8_fn *tab;
     static const uk_q8_fn t_q8_0[7] = {NULL, uk_q8_0_1, uk_q8_0_2, uk_q8_0_3, uk_q8_0_4, uk_q8_0_5, uk_q8_0_6};
     static const uk_q8_fn t_q4_0[7] = {NULL, uk_q4_0_1, uk_q4_0_2, uk_q4_0_3, uk_q4_0_4, uk_q4_0_5, uk_q4_0_6};
@@ -787,11 +787,11 @@ static void gemm_q8(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     const q8_panel P = {(int8_t *)s, (float *)(s + MM_NR * KC), (float *)(s + MM_NR * KC) + MM_NR * (KC / 16)};
     int8_t *tL = (int8_t *)(P.mW + MM_NR * (KC / 16));
     float *tdw = (float *)(tL + 8 * KC), *tmw = tdw + 8 * (KC / 16);
-    uint8_t *xp = s + mmx_mm_panel_bytes(MMX_ACT_Q8, KC);
+    uint8_t *xp = j->xpacked ? (uint8_t *)j->xpacked : s + mmx_mm_panel_bytes(MMX_ACT_Q8, KC);
     const size_t nbK = K / B;
     for (size_t t0 = 0; t0 < j->T; t0 += chunk) {
         const size_t n = j->T - t0 < chunk ? j->T - t0 : chunk;
-        quant_x_q8(j, t0, n, xp);
+        if (!j->xpacked) quant_x_q8(j, t0, n, xp);
         for (size_t p = r0; p < r1; p += MM_NR) {
             const size_t nr = r1 - p < MM_NR ? r1 - p : MM_NR;
             for (size_t k0 = 0; k0 < K; k0 += KC) {
@@ -814,20 +814,33 @@ static void gemm_q8(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     }
 }
 
+void mmx_mm_pack_x_avx2(const mm_job *j, size_t tb0, size_t tb1, void *xp) {
+    const size_t K = j->W->cols, MR = mmx_mm_mr(j->act);
+    const size_t t0 = tb0 * MR, t1 = tb1 * MR < j->T ? tb1 * MR : j->T;
+    if (t0 >= t1) return;
+    /* MR (12 or 6) is a multiple of the blocks the packers lay out (MR2, Q8R) */
+    if (j->act == MMX_ACT_Q8) {
+        const size_t nb = K / mmx_mm_q8_block(j->W->type);
+        quant_x_q8(j, t0, t1 - t0, (uint8_t *)xp + t0 * (K + nb * 8));
+    } else {
+        pack_x(j->X + t0 * j->ldx, j->ldx, t1 - t0, K, (float *)xp + t0 * K);
+    }
+}
+
 void mmx_mm_gemm_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch) {
     if (j->act == MMX_ACT_Q8) {
         gemm_q8(j, r0, r1, scratch);
         return;
     }
     const mmx_matrix *W = j->W;
-    const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = mmx_mm_token_chunk(j);
+    const size_t K = W->cols, KC = mmx_mm_kc(K), chunk = j->xpacked ? j->T : mmx_mm_token_chunk(j);
     float *panel = scratch, *tmp = panel + MM_NR * KC;
-    float *xp = (float *)((uint8_t *)scratch + mmx_mm_panel_bytes(MMX_ACT_F32, KC));
+    float *xp = j->xpacked ? (float *)j->xpacked : (float *)((uint8_t *)scratch + mmx_mm_panel_bytes(MMX_ACT_F32, KC));
     void (*const tab[MR2 + 1])(const float *, const float *, size_t, float *, size_t, size_t, bool) = {NULL, uk1, uk2, uk3,
                                                                                              uk4, uk5, uk6};
     for (size_t t0 = 0; t0 < j->T; t0 += chunk) {
         const size_t n = j->T - t0 < chunk ? j->T - t0 : chunk;
-        pack_x(j->X + t0 * j->ldx, j->ldx, n, K, xp);
+        if (!j->xpacked) pack_x(j->X + t0 * j->ldx, j->ldx, n, K, xp);
         for (size_t p = r0; p < r1; p += MM_NR) {
             const size_t nr = r1 - p < MM_NR ? r1 - p : MM_NR;
             for (size_t k0 = 0; k0 < K; k0 += KC) {

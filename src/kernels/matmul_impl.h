@@ -35,7 +35,7 @@ typedef struct mm_job {
     float **scratch;      /* per-thread scratch */
     size_t scratch_bytes; /* usable bytes of each (after alignment) */
     /* prefill: the activations already packed for all T tokens (one chunk), by every thread's share
-     * of mmx_mm_pack_x_avx512 in a pool pass before this one; NULL: each thread packs them itself */
+     * of mmx_mm_pack_x_avx512 / _avx2 in a pool pass before this one; NULL: each thread packs them itself */
     const void *xpacked;
 } mm_job;
 
@@ -71,6 +71,8 @@ void mmx_mm_gemv_rows_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch)
 /* Whether the AVX2 decode has an int8-activation kernel for weights of `type` (Q8_0, Q4_K, Q5_K, Q6_K). */
 bool mmx_mm_gemv_q8_avx2_handles(mmx_type type);
 void mmx_mm_gemm_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch);
+/* mmx_mm_pack_x_avx512's counterpart for mmx_mm_gemm_avx2 (the same token blocks of mmx_mm_mr). */
+void mmx_mm_pack_x_avx2(const mm_job *j, size_t tb0, size_t tb1, void *xp);
 
 /* Exact row expansion to fp32 (the values mmx_dequantize_row gives), any n the type allows. */
 void mmx_dequant_row_avx512(mmx_type type, const void *src, float *dst, size_t n);
