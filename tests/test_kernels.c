@@ -371,11 +371,16 @@ static void check_gates(mmx_gate_fn gate, const char *name) {
 /* The vector RMSNorm against the reference, row widths around the 32- and 8-lane steps, and in place
  * (the lightning norm writes over its input).  Only the double sum's order differs, so each output may
  * move by the float rounding of the scale: tolerance 2 ulp relative (2.4e-7) per value. */
+static void check_rmsnorm(mmx_rmsnorm_fn rmsnorm, const char *name);
+
 TEST(kernels_rmsnorm_matches_reference) {
-    if (mmx_cpu_isa() < MMX_ISA_AVX512) {
-        printf("    (skipped avx512: not on this CPU)\n");
-        return;
+    for (mmx_isa isa = MMX_ISA_AVX2; isa <= MMX_ISA_AVX512; isa++) {
+        if (mmx_cpu_isa() < isa) printf("    (skipped %s: not on this CPU)\n", mmx_isa_name(isa));
+        else check_rmsnorm(isa == MMX_ISA_AVX2 ? mmx_rmsnorm_avx2 : mmx_rmsnorm_avx512, mmx_isa_name(isa));
     }
+}
+
+static void check_rmsnorm(mmx_rmsnorm_fn rmsnorm, const char *name) {
     static float x[1100], g[1100], ref[1100], got[1100];
     const size_t widths[] = {1, 7, 8, 9, 31, 32, 33, 64, 100, 1024, 1100};
     double worst = 0;
@@ -383,18 +388,18 @@ TEST(kernels_rmsnorm_matches_reference) {
         const size_t n = widths[w];
         for (size_t i = 0; i < n; i++) x[i] = frand() * 8.0f - 4.0f, g[i] = frand() * 2.0f;
         mmx_rmsnorm_ref(x, g, n, 1e-6, ref);
-        mmx_rmsnorm_avx512(x, g, n, 1e-6, got);
+        rmsnorm(x, g, n, 1e-6, got);
         for (size_t i = 0; i < n; i++) {
             const double e = fabs((double)got[i] - ref[i]) / fmax(fabs((double)ref[i]), 1e-30);
             if (e > worst) worst = e;
             CHECKF(e <= 2.4e-7, "rmsnorm n=%zu i=%zu: %.9g vs %.9g", n, i, got[i], ref[i]);
         }
         memcpy(got, x, n * sizeof(float));
-        mmx_rmsnorm_avx512(got, g, n, 1e-6, got);
+        rmsnorm(got, g, n, 1e-6, got);
         for (size_t i = 0; i < n; i++)
-            CHECKF(fabs((double)got[i] - ref[i]) <= 2.4e-7 * fabs((double)ref[i]), "rmsnorm in place n=%zu i=%zu", n, i);
+            CHECKF(fabs((double)got[i] - ref[i]) <= 2.4e-7 * fabs((double)ref[i]), "%s rmsnorm in place n=%zu i=%zu", name, n, i);
     }
-    printf("    worst relative error %.3g\n", worst);
+    printf("    %s worst relative error %.3g\n", name, worst);
 }
 
 /* The grouped attention (AVX2 and AVX-512) against a float64 softmax attention: G heads sharing one KV head,

@@ -47,7 +47,8 @@ void mmx_rmsnorm_ref(const float *x, const float *g, size_t n, double eps, float
 }
 
 mmx_rmsnorm_fn mmx_kernel_rmsnorm(bool reference) {
-    return !reference && mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_rmsnorm_avx512 : mmx_rmsnorm_ref;
+    if (reference) return mmx_rmsnorm_ref;
+    return mmx_cpu_isa() >= MMX_ISA_AVX512 ? mmx_rmsnorm_avx512 : mmx_cpu_isa() >= MMX_ISA_AVX2 ? mmx_rmsnorm_avx2 : mmx_rmsnorm_ref;
 }
 
 uint64_t mmx_stream_sum_ref(const void *p, size_t n) {
@@ -80,6 +81,7 @@ void mmx_rmsnorm_avx512(const float *x, const float *g, size_t n, double eps, fl
 void mmx_axpy_avx512(float a, const float *x, float *y, size_t n) { mmx_axpy_ref(a, x, y, n); }
 float mmx_dot_avx2(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }
 void mmx_axpy_avx2(float a, const float *x, float *y, size_t n) { mmx_axpy_ref(a, x, y, n); }
+void mmx_rmsnorm_avx2(const float *x, const float *g, size_t n, double eps, float *out) { mmx_rmsnorm_ref(x, g, n, eps, out); }
 void mmx_gate_avx2(mmx_gate kind, float *a, const float *b, size_t n) { mmx_gate_ref(kind, a, b, n); }
 uint64_t mmx_stream_sum_avx2(const void *p, size_t n) { return mmx_stream_sum_ref(p, n); }
 float mmx_dot_avx512(const float *a, const float *b, size_t n) { return mmx_dot_ref(a, b, n); }

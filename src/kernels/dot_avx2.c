@@ -2,6 +2,7 @@
 #include "kernels.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <math.h>
 
 float mmx_dot_avx2(const float *a, const float *b, size_t n) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
@@ -92,5 +93,28 @@ uint64_t mmx_stream_sum_avx2(const void *p, size_t n) {
     _mm256_storeu_si256((__m256i *)lane, _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3)));
     for (int k = 0; k < 4; k++) sum += lane[k];
     return sum;
+}
+#endif
+
+#if defined(__x86_64__)
+/* RMSNorm (kernels.h): the sum of squares in four double vectors of 4 lanes (only its rounding order
+ * differs from the reference's), the scaling in fp32 as the reference does it. */
+void mmx_rmsnorm_avx2(const float *x, const float *g, size_t n, double eps, float *out) {
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + i)), b = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4));
+        const __m256d c = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 8)), d = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 12));
+        s0 = _mm256_fmadd_pd(a, a, s0), s1 = _mm256_fmadd_pd(b, b, s1), s2 = _mm256_fmadd_pd(c, c, s2), s3 = _mm256_fmadd_pd(d, d, s3);
+    }
+    double lane[4], ss = 0;
+    _mm256_storeu_pd(lane, _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
+    ss = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+    for (; i < n; i++) ss += (double)x[i] * x[i];
+    const float scale = (float)(1.0 / sqrt(ss / (double)n + eps));
+    const __m256 vs = _mm256_set1_ps(scale);
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(g + i), _mm256_mul_ps(_mm256_loadu_ps(x + i), vs)));
+    for (; i < n; i++) out[i] = g[i] * (x[i] * scale);
 }
 #endif

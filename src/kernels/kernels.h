@@ -59,6 +59,7 @@ mmx_gate_fn mmx_kernel_gate(bool reference);
  * only changes the double sum's rounding, far below the float result's (tests/test_kernels.c). */
 typedef void (*mmx_rmsnorm_fn)(const float *x, const float *g, size_t n, double eps, float *out);
 void mmx_rmsnorm_ref(const float *x, const float *g, size_t n, double eps, float *out);
+void mmx_rmsnorm_avx2(const float *x, const float *g, size_t n, double eps, float *out);
 void mmx_rmsnorm_avx512(const float *x, const float *g, size_t n, double eps, float *out);
 mmx_rmsnorm_fn mmx_kernel_rmsnorm(bool reference);
 
