@@ -477,7 +477,13 @@ TEST(kernels_stream_sum_matches_reference) {
  * it alone, for each precision, with rows off the 32-row panels, and with the tokens in chunks. */
 TEST(kernels_matmul_batch_group_matches_single) {
     const size_t cols = 512, T = 77, rows[3] = {70, 32, 131};
-    const mmx_type types[] = {MMX_TYPE_BF16, MMX_TYPE_Q4_K, MMX_TYPE_F32};
+    /* the products of one group; mixed block types share one packed copy of the activations */
+    const mmx_type types[][3] = {{MMX_TYPE_BF16, MMX_TYPE_BF16, MMX_TYPE_BF16},
+                                 {MMX_TYPE_Q4_K, MMX_TYPE_Q4_K, MMX_TYPE_Q4_K},
+                                 {MMX_TYPE_F32, MMX_TYPE_F32, MMX_TYPE_F32},
+                                 {MMX_TYPE_Q8_0, MMX_TYPE_Q4_K, MMX_TYPE_Q4_0},
+                                 {MMX_TYPE_Q4_0, MMX_TYPE_Q5_K, MMX_TYPE_Q8_0},
+                                 {MMX_TYPE_Q5_K, MMX_TYPE_Q4_K, MMX_TYPE_Q4_K}};
     const char *acts[] = {"default", "f32"};
     for (int chunked = 0; chunked < 2; chunked++) {
         harness h;
@@ -485,7 +491,6 @@ TEST(kernels_matmul_batch_group_matches_single) {
         for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
             for (size_t ai = 0; ai < 2; ai++) {
                 h.ex.act_mask = mmx_act_parse(acts[ai]);
-                const size_t rb = mmx_type_row_bytes(types[ti], cols);
                 float *X = malloc(T * cols * sizeof(float)), *wf = malloc(131 * cols * sizeof(float));
                 REQUIRE(X && wf);
                 for (size_t i = 0; i < T * cols; i++) X[i] = frand();
@@ -494,20 +499,22 @@ TEST(kernels_matmul_batch_group_matches_single) {
                 float *Yg[3], *Ys[3];
                 mmx_matmul_args args[3];
                 for (int k = 0; k < 3; k++) {
+                    const mmx_type type = types[ti][k];
+                    const size_t rb = mmx_type_row_bytes(type, cols);
                     wq[k] = malloc(rows[k] * rb);
                     Yg[k] = malloc(T * rows[k] * sizeof(float));
                     Ys[k] = malloc(T * rows[k] * sizeof(float));
                     REQUIRE(wq[k] && Yg[k] && Ys[k]);
                     for (size_t i = 0; i < rows[k] * cols; i++) wf[i] = frand();
-                    for (size_t r = 0; r < rows[k]; r++) mmx_quantize_row(types[ti], wf + r * cols, wq[k] + r * rb, cols);
-                    W[k] = (mmx_matrix){types[ti], rows[k], cols, rb, wq[k], false};
+                    for (size_t r = 0; r < rows[k]; r++) mmx_quantize_row(type, wf + r * cols, wq[k] + r * rb, cols);
+                    W[k] = (mmx_matrix){type, rows[k], cols, rb, wq[k], false};
                     args[k] = (mmx_matmul_args){&W[k], X, T, cols, Yg[k], rows[k]};
                     mmx_op_matmul(&h.ex, &W[k], X, T, cols, Ys[k], rows[k]);
                 }
                 mmx_op_matmul_batch(&h.ex, args, 3);
                 for (int k = 0; k < 3; k++) {
                     CHECKF(!memcmp(Yg[k], Ys[k], T * rows[k] * sizeof(float)), "%s %s product %d%s: grouped differs",
-                           mmx_type_name(types[ti]), acts[ai], k, chunked ? " (chunked)" : "");
+                           mmx_type_name(types[ti][k]), acts[ai], k, chunked ? " (chunked)" : "");
                     free(wq[k]), free(Yg[k]), free(Ys[k]);
                 }
                 free(X), free(wf);

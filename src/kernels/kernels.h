@@ -111,6 +111,12 @@ void mmx_dequant_row(mmx_type type, const void *src, float *dst, size_t n);
  *                K-quants' minimum term (-dmin*m * sum x) the block sum is of the quantized values,
  *                so the minimum and level terms see the same rounded X.  Both prefill and decode.
  *
+ * Without AVX-512 (AVX2 + FMA): no bf16 dot instruction, so BF16 weights take fp32 activations in
+ * prefill too; MMX_ACT_Q8 is the same rounding of X, with the integer dots by vpmaddubsw (unsigned
+ * weight level x signed activation level, pairs in int16) and vpmaddwd (exact: matmul_avx2.c bounds
+ * every sum below 2^15), in prefill for every block type and in decode for all but Q4_0.  A
+ * precision a CPU has no kernel for falls back to fp32 activations, never to the scalar reference.
+ *
  * The reduced paths are what llama.cpp does on CPU (bf16 dots for BF16, q8_0/q8_K activations for the
  * quantized types).  Choice, per model: mmx_model_params.activations, or env MMX_ACT when that is NULL
  * (read at load, kept in mmx_exec.act_mask), a comma list of "q8", "bf16", "fast" (both), "bf16-all"

@@ -517,31 +517,30 @@ UK_M(1) UK_M(2) UK_M(3) UK_M(4) UK_M(5) UK_M(6)
  * others unsigned: Q4_0 0..15, Q4_K 0..15, Q5_K 0..31, Q6_K 0..63), then dW[b][32] and mW[b][32] per
  * block b of B columns (B = 32, 16 for Q6_K: w = dW * (L - off) + mW, off = 8 for Q4_0 and 32 for
  * Q6_K).  Activations: per token and block dX = amax/127 and q = round(x / dX) (PRECISION POLICY),
- * 6 tokens interleaved per 4-column dword: xq[K/4][6], then dX[nb][6], then aux[nb][6]: the
- * K-quants' dX * sum q (float, the minimum term) or the offset types' -off * sum q (int32, the
- * integer accumulator's initial value).  The microkernel (8 rows x up to 6 tokens) sums G16
+ * 6 tokens interleaved per 4-column dword: xq[K/4][6], then dX[nb][6], then sq[nb][6] = sum q (int32;
+ * the K-quants' minimum term is mW dX sum q, the offset types' integer sums start at -off * sum q).
+ * The layout is the same for every type of a block length, since the grouped prefill path packs the
+ * activations once for products of different types (a type-dependent slot here gave Q4_K products
+ * packed for a Q8_0 one a zero minimum term).  The microkernel (8 rows x up to 6 tokens) sums G16
  * vpmaddubsw results in int16 before widening (as many as the largest pair sum 2 * 127 * max level
  * allows below 2^15: Q4_0 / Q4_K 8, Q5_K 4, Q6_K 2, Q8_0 1), then per block converts once:
  * y += dW dX isum (+ mW dX sum q). */
 #define Q8R 6 /* tokens per packed activation block (MM_MR_Q8) */
 
-static int q8_offset(mmx_type t) { return t == MMX_TYPE_Q4_0 ? 8 : t == MMX_TYPE_Q6_K ? 32 : 0; }
-static bool q8_has_min(mmx_type t) { return t == MMX_TYPE_Q4_K || t == MMX_TYPE_Q5_K; }
 
 /* n tokens of K columns into the layout above (blocks of Q8R tokens, the last one padded with zeros) */
 static void quant_x_q8(const mm_job *j, size_t t0, size_t n, uint8_t *xp) {
     const mmx_type type = j->W->type;
     const size_t K = j->W->cols, B = mmx_mm_q8_block(type), nb = K / B;
-    const int off = q8_offset(type);
-    const bool min = q8_has_min(type);
     for (size_t tb = 0; tb < n; tb += Q8R) {
         uint8_t *base = xp + tb * (K + nb * 8);
         uint32_t *xq = (uint32_t *)base;
-        float *dX = (float *)(base + Q8R * K), *aux = dX + Q8R * nb;
+        float *dX = (float *)(base + Q8R * K);
+        int32_t *sq = (int32_t *)(dX + Q8R * nb);
         for (size_t i = 0; i < Q8R; i++) {
             if (tb + i >= n) {
                 for (size_t g = 0; g < K / 4; g++) xq[g * Q8R + i] = 0;
-                for (size_t b = 0; b < nb; b++) dX[b * Q8R + i] = 0, aux[b * Q8R + i] = 0;
+                for (size_t b = 0; b < nb; b++) dX[b * Q8R + i] = 0, sq[b * Q8R + i] = 0;
                 continue;
             }
             const float *x = j->X + (t0 + tb + i) * j->ldx;
@@ -552,12 +551,7 @@ static void quant_x_q8(const mm_job *j, size_t t0, size_t n, uint8_t *xp) {
                     int sum;
                     q8_levels(x + 32 * c + B * h, B, r + h * (B / 8), &d, &sum);
                     const size_t b = c * (32 / B) + h;
-                    dX[b * Q8R + i] = d;
-                    if (min) aux[b * Q8R + i] = d * (float)sum;
-                    else {
-                        const int32_t cq = -off * sum;
-                        memcpy(&aux[b * Q8R + i], &cq, 4);
-                    }
+                    dX[b * Q8R + i] = d, sq[b * Q8R + i] = sum;
                 }
                 uint32_t w[8];
                 store_i8x32((int8_t *)w, r);
@@ -673,14 +667,14 @@ static void pack_w_q8(const mmx_matrix *W, size_t r0, size_t nr, size_t k0, size
     }
 }
 
-/* 8 rows (L, dW, mW at the row vector's offset in the panel) x M tokens (xq, dX, aux at the token's
- * offset in its block of Q8R) over nb blocks of GB dword groups.  OFF: aux holds the integer initial
- * values; MIN: aux holds the minimum term's dX sum q; SIGNED: Q8_0 (sign moved onto x).  Registers:
+/* 8 rows (L, dW, mW at the row vector's offset in the panel) x M tokens (xq, dX, sq at the token's
+ * offset in its block of Q8R) over nb blocks of GB dword groups.  OFF: the level offset (the integer
+ * sums start at -OFF sum q); MIN: add the minimum term mW dX sum q; SIGNED: Q8_0 (sign moved onto x).  Registers:
  * M fp32 accumulators plus M int16 ones, plus M int32 ones only when a block takes more than one
  * widening (1 < G16 < GB: Q5_K, Q6_K), so M <= 6 for the others and M <= 3 for those two. */
 static inline __attribute__((always_inline)) void uk_q8(const int8_t *L, const float *dW, const float *mW, size_t nb,
-                                                        const uint32_t *xq, const float *dX, const float *aux,
-                                                        const int M, const int GB, const int G16, const bool OFF,
+                                                        const uint32_t *xq, const float *dX, const int32_t *sq,
+                                                        const int M, const int GB, const int G16, const int OFF,
                                                         const bool MIN, const bool SIGNED, float *Y, size_t ldy,
                                                         size_t nrv, bool add) {
     const __m256i ones = _mm256_set1_epi16(1);
@@ -690,7 +684,8 @@ static inline __attribute__((always_inline)) void uk_q8(const int8_t *L, const f
     for (size_t b = 0; b < nb; b++) {
         __m256i s32[Q8R];
         int32_t c[Q8R] = {0};
-        if (OFF) memcpy(c, &aux[b * Q8R], 4 * (size_t)M);
+        if (OFF)
+            for (int i = 0; i < M; i++) c[i] = -OFF * sq[b * Q8R + (size_t)i];
         if (G16 < GB) {
 #pragma GCC unroll 6
             for (int i = 0; i < M; i++) s32[i] = _mm256_set1_epi32(c[i]);
@@ -726,7 +721,8 @@ static inline __attribute__((always_inline)) void uk_q8(const int8_t *L, const f
         if (MIN) {
             const __m256 mw = _mm256_load_ps(mW + b * MM_NR);
 #pragma GCC unroll 6
-            for (int i = 0; i < M; i++) f[i] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(aux + b * Q8R + (size_t)i), f[i]);
+            for (int i = 0; i < M; i++) /* dX * sum q as quant_x_q8 of the AVX-512 file computes it */
+                f[i] = _mm256_fmadd_ps(mw, _mm256_set1_ps(dX[b * Q8R + (size_t)i] * (float)sq[b * Q8R + (size_t)i]), f[i]);
         }
     }
 #pragma GCC unroll 6
@@ -743,11 +739,11 @@ static inline __attribute__((always_inline)) void uk_q8(const int8_t *L, const f
 }
 
 typedef void (*uk_q8_fn)(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, const float *dX,
-                         const float *aux, float *Y, size_t ldy, size_t nrv, bool add);
+                         const int32_t *sq, float *Y, size_t ldy, size_t nrv, bool add);
 #define UK_Q8_M(NAME, M, GB, G16, OFF, MIN, SIGNED)                                                 \
     static void NAME##_##M(const int8_t *L, const float *dW, const float *mW, size_t nb, const uint32_t *xq, \
-                           const float *dX, const float *aux, float *Y, size_t ldy, size_t nrv, bool add) { \
-        uk_q8(L, dW, mW, nb, xq, dX, aux, M, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);          \
+                           const float *dX, const int32_t *sq, float *Y, size_t ldy, size_t nrv, bool add) { \
+        uk_q8(L, dW, mW, nb, xq, dX, sq, M, GB, G16, OFF, MIN, SIGNED, Y, ldy, nrv, add);           \
     }
 #define UK_Q8_SIX(NAME, GB, G16, OFF, MIN, SIGNED)                                                  \
     UK_Q8_M(NAME, 1, GB, G16, OFF, MIN, SIGNED) UK_Q8_M(NAME, 2, GB, G16, OFF, MIN, SIGNED)         \
@@ -756,11 +752,11 @@ typedef void (*uk_q8_fn)(const int8_t *L, const float *dW, const float *mW, size
 #define UK_Q8_THREE(NAME, GB, G16, OFF, MIN, SIGNED)                                                \
     UK_Q8_M(NAME, 1, GB, G16, OFF, MIN, SIGNED) UK_Q8_M(NAME, 2, GB, G16, OFF, MIN, SIGNED)         \
     UK_Q8_M(NAME, 3, GB, G16, OFF, MIN, SIGNED)
-UK_Q8_SIX(uk_q8_0, 8, 1, false, false, true)
-UK_Q8_SIX(uk_q4_0, 8, 8, true, false, false)
-UK_Q8_SIX(uk_q4_k, 8, 8, false, true, false)
-UK_Q8_THREE(uk_q5_k, 8, 4, false, true, false)
-UK_Q8_THREE(uk_q6_k, 4, 2, true, false, false)
+UK_Q8_SIX(uk_q8_0, 8, 1, 0, false, true)
+UK_Q8_SIX(uk_q4_0, 8, 8, 8, false, false)
+UK_Q8_SIX(uk_q4_k, 8, 8, 0, true, false)
+UK_Q8_THREE(uk_q5_k, 8, 4, 0, true, false)
+UK_Q8_THREE(uk_q6_k, 4, 2, 32, false, false)
 #undef UK_Q8_THREE
 #undef UK_Q8_SIX
 #undef UK_Q8_M
@@ -800,12 +796,13 @@ static void gemm_q8(const mm_job *j, size_t r0, size_t r1, void *scratch) {
                 for (size_t tb = 0; tb < n; tb += Q8R) {
                     const uint8_t *base = xp + tb * (K + nbK * 8);
                     const uint32_t *xq = (const uint32_t *)base + k0 / 4 * Q8R;
-                    const float *dX = (const float *)(base + Q8R * K) + k0 / B * Q8R, *aux = dX + Q8R * nbK;
+                    const float *dX = (const float *)(base + Q8R * K) + k0 / B * Q8R;
+                    const int32_t *sq = (const int32_t *)(dX + Q8R * nbK);
                     const size_t m = n - tb < Q8R ? n - tb : Q8R;
                     for (size_t v = 0; v < MM_NR / 8 && 8 * v < nr; v++)
                         for (size_t i0 = 0; i0 < m; i0 += mmax) {
                             const size_t mi = m - i0 < mmax ? m - i0 : mmax;
-                            tab[mi](P.L + 8 * v * 4, P.dW + 8 * v, P.mW + 8 * v, nb, xq + i0, dX + i0, aux + i0,
+                            tab[mi](P.L + 8 * v * 4, P.dW + 8 * v, P.mW + 8 * v, nb, xq + i0, dX + i0, sq + i0,
                                     j->Y + (t0 + tb + i0) * j->ldy + p + 8 * v, j->ldy, nr - 8 * v, k0 > 0);
                         }
                 }
