@@ -2,6 +2,7 @@
 #include "kernels.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "simd_avx2.h"
 #include <math.h>
 
 float mmx_dot_avx2(const float *a, const float *b, size_t n) {
@@ -32,30 +33,6 @@ void mmx_axpy_avx2(float a, const float *x, float *y, size_t n) {
     }
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += a * x[i];
-}
-
-/* e^x as the AVX-512 variant computes it (x = n ln2 + r, degree-6 polynomial), with 2^n built in the
- * exponent field in two halves, 2^(n>>1) * 2^(n - (n>>1)), since AVX2 has no scalef and n spans
- * [-150, 128] after the clamp: each half is a normal float, and their product under- or overflows
- * to 0 / +inf as expf does.  NaN propagates through the clamp and the polynomial. */
-static inline __m256 exp256(__m256 x) {
-    x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-104.0f), x));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 720);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    const __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
-    const __m256i bias = _mm256_set1_epi32(127);
-    const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
-    const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
 }
 
 /* 1 / (1 + e^-v) by a true divide (Zen 3 / Haswell divide 8 floats in ~5 cycles; 1 / +inf = 0). */

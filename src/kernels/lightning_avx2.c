@@ -5,14 +5,10 @@
 #include "lightning.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "simd_avx2.h"
 
 #define LA2_MAX_D 256
 
-static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
 
 /* lanes 0..3 = the full sums of a, b, c, e */
 static inline __m128 hsum4x8(__m256 a, __m256 b, __m256 c, __m256 e) {

@@ -4,6 +4,7 @@
 #include "matmul_impl.h"
 #include "../quant.h"
 #include "../util.h"
+#include "simd_avx2.h"
 
 #include <string.h>
 #if defined(__x86_64__)
@@ -41,11 +42,6 @@ void mmx_dequant_row_avx2(mmx_type type, const void *src, float *dst, size_t n) 
     if (i < n) mmx_dequantize_row(type, p + 2 * i, dst + i, n - i); /* float-type tail */
 }
 
-static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
 
 /* BF16 / F16 rows, T tokens (a compile-time constant, so the accumulators stay in registers):
  * each 8 weights widened in registers and four FMA chains per token, with a prefetch ahead.  Through
@@ -97,16 +93,6 @@ static bool gv2_type(mmx_type t) {
 }
 static size_t gv2_stride(size_t K) { return mm_round_up(K, 32) + K / 4 * 4 + K / 16 * 4; }
 
-static inline float hmax8(__m256 v) {
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
-}
-static inline int hsum8i(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1)));
-}
 
 /* The levels of B (16 or 32) values as int32 vectors r[B/8], with d and the level sum. */
 static inline void q8_levels(const float *x, size_t B, __m256i *r, float *d_out, int *sum_out) {
@@ -190,7 +176,6 @@ static inline __attribute__((always_inline)) void gv2_k45_t(const mm_job *j, siz
                                                            size_t stride, const size_t T, const bool q5) {
     const mmx_matrix *W = j->W;
     const size_t K = W->cols, nsb = K / 256;
-    const __m256i m4 = _mm256_set1_epi8(15);
     const int8_t *q[MM_GEMV_MAX_T];
     const float *dX[MM_GEMV_MAX_T], *sX[MM_GEMV_MAX_T];
     for (size_t t = 0; t < T; t++) {
@@ -207,13 +192,8 @@ static inline __attribute__((always_inline)) void gv2_k45_t(const mm_job *j, siz
             _mm_prefetch((const char *)p + 4096 + 64, _MM_HINT_T0);
             if (q5) _mm_prefetch((const char *)p + 4096 + 128, _MM_HINT_T0);
             const float d = f16(p), dmin = f16(p + 2);
-            uint32_t w0, w1, w2, u[4];
-            memcpy(&w0, p + 4, 4), memcpy(&w1, p + 8, 4), memcpy(&w2, p + 12, 4);
-            u[0] = w0 & 0x3f3f3f3fu;                                               /* sc0..3 */
-            u[1] = (w2 & 0x0f0f0f0fu) | ((w0 >> 6) & 0x03030303u) << 4;             /* sc4..7 */
-            u[2] = w1 & 0x3f3f3f3fu;                                               /* m0..3 */
-            u[3] = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 6) & 0x03030303u) << 4;      /* m4..7 */
-            const uint8_t *sc = (const uint8_t *)u;
+            uint8_t sc[16];
+            k4_scales_mins(p, sc);
             const __m256 mneg = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(sc + 8)))),
                                               _mm256_set1_ps(-dmin));
             for (size_t t = 0; t < T; t++) acc[t] = _mm256_fmadd_ps(mneg, _mm256_loadu_ps(sX[t] + 8 * sb), acc[t]);
@@ -221,13 +201,8 @@ static inline __attribute__((always_inline)) void gv2_k45_t(const mm_job *j, siz
             const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
 #pragma GCC unroll 4
             for (int i = 0; i < 4; i++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * i));
-                __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                if (q5) {
-                    const __m256i one = _mm256_set1_epi8(1);
-                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * i), one), 4));
-                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * i + 1), one), 4));
-                }
+                __m256i lo, hi;
+                k45_levels(qs, qh, i, q5, &lo, &hi);
                 const __m256i s_lo = _mm256_set1_epi16(sc[2 * i]), s_hi = _mm256_set1_epi16(sc[2 * i + 1]);
                 const size_t c = 256 * sb + 64 * (size_t)i, b = 8 * sb + 2 * (size_t)i;
                 for (size_t t = 0; t < T; t++) {
@@ -242,14 +217,13 @@ static inline __attribute__((always_inline)) void gv2_k45_t(const mm_job *j, siz
     }
 }
 
-/* Q6_K rows: the unsigned 6-bit levels (q, not q - 32) as in row_levels of the AVX-512 file; each
+/* Q6_K rows: the unsigned 6-bit levels (q6_levels: q, not q - 32); each
  * 32-column step covers two 16-blocks, whose int8 scales enter vpmaddwd as [sc_a x 8 | sc_b x 8]
  * and whose activation scales are the lanes of dXl; the -32 offset is -32 d sum_i sc_i sX16_i. */
 static inline __attribute__((always_inline)) void gv2_q6_k_t(const mm_job *j, size_t r0, size_t r1, const uint8_t *A,
                                                             size_t stride, const size_t T) {
     const mmx_matrix *W = j->W;
     const size_t K = W->cols, nsb = K / 256;
-    const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
     const __m256i pair_ctl = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2,
                                               3, 2, 3, 2, 3);
     const int8_t *q[MM_GEMV_MAX_T];
@@ -279,14 +253,8 @@ static inline __attribute__((always_inline)) void gv2_q6_k_t(const mm_job *j, si
             }
 #pragma GCC unroll 2
             for (int n = 0; n < 2; n++) {
-                const uint8_t *ql = p + 64 * n, *qh = p + 128 + 32 * n;
-                const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-                const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
                 __m256i lv[4];
-                lv[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
-                lv[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
-                lv[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m30));
-                lv[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+                q6_levels(p, n, lv);
 #pragma GCC unroll 4
                 for (int k = 0; k < 4; k++) {
                     const int g = 4 * n + k;
@@ -399,24 +367,6 @@ static void gemv_f32_act(const mm_job *j, size_t r0, size_t r1) {
     }
 }
 
-/* 8x8 transpose of r[0..7] (rows) into columns */
-static inline void tr8(__m256 r[8]) {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 2; i++) {
-        u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
 
 /* panel[c][32] = W[r0 + i][k0 + c] as fp32 (rows >= nr zero).  Eight rows at a time: 8 columns of
  * each (widened from BF16 / F16 / F32 in registers, or from a block type's rows expanded into tmp)
@@ -583,21 +533,13 @@ static void row_levels_avx2(mmx_type type, const uint8_t *p, size_t kc, int8_t *
         const bool q5 = type == MMX_TYPE_Q5_K;
         for (size_t blk = 0; blk < kc / 256; blk++, p += q5 ? 176 : 144) {
             const float d = f16(p), dmin = f16(p + 2);
-            uint32_t w0, w1, w2, u[4];
-            memcpy(&w0, p + 4, 4), memcpy(&w1, p + 8, 4), memcpy(&w2, p + 12, 4);
-            u[0] = w0 & 0x3f3f3f3fu, u[1] = (w2 & 0x0f0f0f0fu) | ((w0 >> 6) & 0x03030303u) << 4;
-            u[2] = w1 & 0x3f3f3f3fu, u[3] = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 6) & 0x03030303u) << 4;
-            const uint8_t *sc = (const uint8_t *)u;
+            uint8_t sc[16];
+            k4_scales_mins(p, sc);
             const uint8_t *qs = p + (q5 ? 48 : 16);
             const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
             for (int i = 0; i < 4; i++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * i));
-                __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                if (q5) {
-                    const __m256i one = _mm256_set1_epi8(1);
-                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * i), one), 4));
-                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * i + 1), one), 4));
-                }
+                __m256i lo, hi;
+                k45_levels(qs, qh, i, q5, &lo, &hi);
                 const size_t s = blk * 8 + 2 * (size_t)i;
                 _mm256_storeu_si256((__m256i *)(L + 32 * s), lo);
                 _mm256_storeu_si256((__m256i *)(L + 32 * s + 32), hi);
@@ -611,16 +553,9 @@ static void row_levels_avx2(mmx_type type, const uint8_t *p, size_t kc, int8_t *
         for (size_t blk = 0; blk < kc / 256; blk++, p += 210) {
             const float d = f16(p + 208);
             const int8_t *sc = (const int8_t *)(p + 192);
-            const __m256i m30 = _mm256_set1_epi8(0x30);
             for (int n = 0; n < 2; n++) {
-                const uint8_t *ql = p + 64 * n, *qh = p + 128 + 32 * n;
-                const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-                const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
                 __m256i q[4];
-                q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
-                q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
-                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m30));
-                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+                q6_levels(p, n, q);
                 for (int k = 0; k < 4; k++) {
                     const size_t e = 256 * blk + 128 * (size_t)n + 32 * (size_t)k, s = e / 16;
                     _mm256_storeu_si256((__m256i *)(L + e), q[k]);
