@@ -727,8 +727,11 @@ static void gemm_q8(const mm_job *j, size_t r0, size_t r1, void *scratch) {
             const size_t nr = r1 - p < MM_NR ? r1 - p : MM_NR;
             for (size_t k0 = 0; k0 < K; k0 += KC) {
                 const size_t kc = K - k0 < KC ? K - k0 : KC, nb = kc / B;
+                const size_t nx_p = k0 + kc < K ? p : p + MM_NR, nx_k0 = k0 + kc < K ? k0 + kc : 0; /* packed next */
+                const size_t nx_kc = K - nx_k0 < KC ? K - nx_k0 : KC;
                 pack_w_q8(W, p, nr, k0, kc, &P, tL, tdw, tmw);
                 for (size_t tb = 0; tb < n; tb += Q8R) {
+                    mm_prefetch_panel_slice(W, nx_p, W->rows, nx_k0, nx_kc, tb / Q8R, (n + Q8R - 1) / Q8R);
                     const uint8_t *base = xp + tb * (K + nbK * 8);
                     const uint32_t *xq = (const uint32_t *)base + k0 / 4 * Q8R;
                     const float *dX = (const float *)(base + Q8R * K) + k0 / B * Q8R;
@@ -777,8 +780,11 @@ void mmx_mm_gemm_avx2(const mm_job *j, size_t r0, size_t r1, void *scratch) {
             const size_t nr = r1 - p < MM_NR ? r1 - p : MM_NR;
             for (size_t k0 = 0; k0 < K; k0 += KC) {
                 const size_t kc = K - k0 < KC ? K - k0 : KC;
+                const size_t nx_p = k0 + kc < K ? p : p + MM_NR, nx_k0 = k0 + kc < K ? k0 + kc : 0; /* packed next */
+                const size_t nx_kc = K - nx_k0 < KC ? K - nx_k0 : KC;
                 pack_w(W, p, nr, k0, kc, panel, tmp);
                 for (size_t tb = 0; tb < n; tb += MR2) {
+                    mm_prefetch_panel_slice(W, nx_p, W->rows, nx_k0, nx_kc, tb / MR2, (n + MR2 - 1) / MR2);
                     const size_t m = n - tb < MR2 ? n - tb : MR2;
                     for (size_t h = 0; h < MM_NR && h < nr; h += 16)
                         tab[m](panel + h, xp + tb * K + k0 * MR2, kc, j->Y + (t0 + tb) * j->ldy + p + h, j->ldy, nr - h,

@@ -935,6 +935,10 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
             for (size_t k0 = 0; k0 < K; k0 += KC) {
                 const size_t kc = K - k0 < KC ? K - k0 : KC;
                 const bool add = k0 > 0;
+                /* what is packed next: this panel's next column slice, else the next panel's first */
+                const size_t nx_p = k0 + kc < K ? p : p + MM_NR, nx_k0 = k0 + kc < K ? k0 + kc : 0;
+                const size_t nx_kc = K - nx_k0 < KC ? K - nx_k0 : KC, n_tb = (n + MR - 1) / MR;
+#define PREFETCH_NEXT_PANEL(tb) mm_prefetch_panel_slice(W, nx_p, W->rows, nx_k0, nx_kc, (tb) / MR, n_tb)
                 switch (j->act) {
                 case MMX_ACT_F32: {
                     if (W->type == MMX_TYPE_BF16 && kc % 2 == 0) {
@@ -942,6 +946,7 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
                         pack_w_bf16(W, p, nr, k0, kc, pw);
                         for (size_t tb = 0; tb < n; tb += MR) {
                             const size_t m = n - tb < MR ? n - tb : MR;
+                            PREFETCH_NEXT_PANEL(tb);
                             uk_f32b_tab[m](pw, (const float *)xp + tb * K + k0 * MM_MR, kc / 2, Y + tb * j->ldy + p,
                                            j->ldy, m0, m1, add);
                         }
@@ -951,6 +956,7 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
                     pack_w_f32(W, p, nr, k0, kc, pw, pw + MM_NR * KC);
                     for (size_t tb = 0; tb < n; tb += MR) {
                         const size_t m = n - tb < MR ? n - tb : MR;
+                        PREFETCH_NEXT_PANEL(tb);
                         uk_f32_tab[m](pw, (const float *)xp + tb * K + k0 * MM_MR, kc, Y + tb * j->ldy + p, j->ldy, m0,
                                       m1, add);
                     }
@@ -962,6 +968,7 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
                     pack_w_bf16(W, p, nr, k0, kc, pw);
                     for (size_t tb = 0; tb < n; tb += MR) {
                         const size_t m = n - tb < MR ? n - tb : MR;
+                        PREFETCH_NEXT_PANEL(tb);
                         uk_bf16_tab[m](pw, (const uint32_t *)xp + tb * K2 + k0 / 2 * MM_MR, kc2, Y + tb * j->ldy + p,
                                        j->ldy, m0, m1, add);
                     }
@@ -975,11 +982,13 @@ void mmx_mm_gemm_avx512(const mm_job *j, size_t r0, size_t r1, void *scratch) {
                         const uint8_t *base = xp + tb * (K + nb * 8);
                         const float *dX = (const float *)(base + MM_MR_Q8 * K) + k0 / B * MM_MR_Q8;
                         const float *sX = (const float *)(base + MM_MR_Q8 * K) + nb * MM_MR_Q8 + k0 / B * MM_MR_Q8;
+                        PREFETCH_NEXT_PANEL(tb);
                         q8tab[m](&P, kc / B, base + k0 * MM_MR_Q8, dX, sX, Y + tb * j->ldy + p, j->ldy, m0, m1, add);
                     }
                     break;
                 }
                 }
+#undef PREFETCH_NEXT_PANEL
             }
         }
     }
